@@ -1,0 +1,1 @@
+"""The one place that decides who may do what to which client's data (see ``policy``)."""

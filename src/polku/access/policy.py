@@ -1,0 +1,245 @@
+"""The access policy: "may this user do this to this client's data of this category?"
+
+One resolver answers it for the UI, the API, exports and background work alike. A staff member may act on a
+client's data only when all of these hold:
+
+1. **Relationship** — their organisation has an active client relationship: it participates in the client's
+   open joint-service episode, or it receives an open referral of the client.
+2. **Consent** — the client's consent in force covers that organisation and that data category. Basic and
+   contact details are covered by any consent in force for the organisation. Recording or revoking consent on
+   the client's behalf needs the relationship but not a prior consent (it is how consent is given).
+3. **Role** — the staff member's role needs that category for its work task (``ROLE_DATA_CATEGORIES``):
+   health data only to health professionals, social data only to social workers, and so on. Managers and
+   administrators never see a client's own data.
+
+A client may see and act on their own data. Every decision, allowed or refused, is written to the access log
+by :func:`authorize`, in the caller's transaction, so a write and its log row stand or fall together.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, ParamSpec, TypeVar
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from polku.audit.models import AccessAction, AccessLog
+from polku.clients.models import Client, Consent
+from polku.core.choices import DataCategory
+from polku.core.errors import AccessDenied
+from polku.episodes.models import EpisodeParticipant, EpisodeStatus
+from polku.organisations.models import ROLE_DATA_CATEGORIES, StaffMember, StaffRole
+from polku.referrals.models import OPEN_STATUSES as OPEN_REFERRAL_STATUSES
+from polku.referrals.models import Referral
+
+#: Roles that may record or revoke consent on a client's behalf, register clients and open episodes: the
+#: professionals of the joint service's statutory parties.
+JOINT_SERVICE_ROLES = frozenset(
+    {StaffRole.COORDINATOR, StaffRole.SOCIAL_WORKER, StaffRole.HEALTH_PROFESSIONAL, StaffRole.KELA_EXPERT}
+)
+
+UserLike = AbstractBaseUser | AnonymousUser
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    reason: str  # a stable code, written to the access log
+
+    def __bool__(self) -> bool:
+        return self.allowed
+
+
+def staff_of(user: Any) -> StaffMember | None:
+    """The active staff member behind a user, or ``None``."""
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return None
+    try:
+        staff = user.staff
+    except StaffMember.DoesNotExist:
+        return None
+    return staff if staff.active else None
+
+
+def client_of(user: Any) -> Client | None:
+    """The client whose portal account this user is, or ``None``."""
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return None
+    try:
+        return user.client  # type: ignore[no-any-return]
+    except Client.DoesNotExist:
+        return None
+
+
+def relationship_filter(organisation_id: int, client_ref: Any = None) -> Q:
+    """A ``Q`` over clients (or over ``client_ref`` = ``OuterRef("client_id")``) with an active relationship.
+
+    Set-based, so lists (``visible_clients``) and single checks use the very same rule.
+    """
+    client = client_ref if client_ref is not None else OuterRef("pk")
+    in_episode = EpisodeParticipant.objects.filter(
+        organisation_id=organisation_id, left_on__isnull=True, episode__client_id=client,
+        episode__status__in=[EpisodeStatus.MAPPING, EpisodeStatus.ACTIVE],
+    )
+    receives_referral = Referral.objects.filter(
+        receiving_organisation_id=organisation_id, client_id=client, status__in=OPEN_REFERRAL_STATUSES,
+    )
+    return Q(Exists(in_episode)) | Q(Exists(receives_referral))
+
+
+def consent_filter(organisation_id: int, category: str, client_ref: Any = None, moment: Any = None) -> Q:
+    client = client_ref if client_ref is not None else OuterRef("pk")
+    consents = Consent.objects.active_on(moment).filter(organisation_id=organisation_id, client_id=client)
+    if category != DataCategory.BASIC:
+        consents = consents.filter(category=category)
+    return Q(Exists(consents))
+
+
+def has_relationship(organisation_id: int, client_id: int) -> bool:
+    return Client.objects.filter(relationship_filter(organisation_id), pk=client_id).exists()
+
+
+def has_consent(organisation_id: int, client_id: int, category: str) -> bool:
+    return Client.objects.filter(consent_filter(organisation_id, category), pk=client_id).exists()
+
+
+def decide(user: Any, client: Client | int, category: str, action: str) -> Decision:
+    """Decide without logging. Use :func:`authorize` for real access; this is for showing or hiding buttons."""
+    client_id = client if isinstance(client, int) else client.pk
+    if category not in DataCategory.values:
+        return Decision(False, "unknown_category")
+    own = client_of(user)
+    if own is not None:
+        return Decision(own.pk == client_id, "own_data" if own.pk == client_id else "not_own_data")
+    staff = staff_of(user)
+    if staff is None:
+        return Decision(False, "not_staff")
+    if action == AccessAction.MANAGE_CONSENT:
+        if staff.role not in JOINT_SERVICE_ROLES:
+            return Decision(False, "role")
+        if not has_relationship(staff.organisation_id, client_id):
+            return Decision(False, "no_relationship")
+        return Decision(True, "relationship")
+    if category not in ROLE_DATA_CATEGORIES.get(staff.role, frozenset()):
+        return Decision(False, "role")
+    if not has_relationship(staff.organisation_id, client_id):
+        return Decision(False, "no_relationship")
+    if not has_consent(staff.organisation_id, client_id, category):
+        return Decision(False, "no_consent")
+    return Decision(True, "relationship_consent_role")
+
+
+def log_access(
+    *, user: Any, client_id: int, category: str, action: str, purpose: str, allowed: bool, reason: str,
+    obj: Any = None,
+) -> AccessLog:
+    staff = staff_of(user)
+    actor = user if getattr(user, "is_authenticated", False) else None
+    name = ""
+    if actor is not None:
+        name = actor.get_full_name() or actor.get_username()
+    return AccessLog.objects.create(
+        at=timezone.now(),
+        actor=actor,
+        actor_name=name,
+        actor_organisation_id=staff.organisation_id if staff else None,
+        actor_role=staff.role if staff else ("client" if client_of(user) else ""),
+        client_id=client_id,
+        category=category,
+        action=action,
+        purpose=purpose[:300],
+        object_type=type(obj).__name__ if obj is not None else "",
+        object_id=str(getattr(obj, "pk", "") or "") if obj is not None else "",
+        allowed=allowed,
+        reason=reason,
+    )
+
+
+def authorize(
+    user: Any, client: Client | int, category: str, action: str, *, purpose: str, obj: Any = None
+) -> Decision:
+    """Decide, write one access-log row, and raise :class:`AccessDenied` if refused.
+
+    Call inside the read or the write it guards, so that an allowed write and its log row stand or fall
+    together. A refusal is logged even though the write it refused is rolled back: outside any transaction at
+    once, inside a :func:`client_data_service` when the outermost service has rolled back.
+    """
+    client_id = client if isinstance(client, int) else client.pk
+    decision = decide(user, client_id, category, action)
+    entry = {"user": user, "client_id": client_id, "category": category, "action": action,
+             "purpose": purpose, "reason": decision.reason, "obj": obj}
+    if not decision.allowed:
+        exc = AccessDenied(_("You do not have access to this client's data."), code=decision.reason)
+        exc.log_entry = entry
+        if not transaction.get_connection().in_atomic_block:
+            _write_refusal(exc)
+        raise exc
+    log_access(allowed=True, **entry)
+    return decision
+
+
+def _write_refusal(exc: AccessDenied) -> None:
+    entry = getattr(exc, "log_entry", None)
+    if entry is not None and not getattr(exc, "logged", False):
+        log_access(allowed=False, **entry)
+        exc.logged = True
+
+
+_service_depth = threading.local()
+
+
+def client_data_service(func: Callable[P, R]) -> Callable[P, R]:
+    """Run a service in one transaction; log a refusal after the outermost service has rolled back."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        depth = getattr(_service_depth, "value", 0)
+        _service_depth.value = depth + 1
+        try:
+            with transaction.atomic():
+                return func(*args, **kwargs)
+        except AccessDenied as exc:
+            if depth == 0:
+                _write_refusal(exc)
+            raise
+        finally:
+            _service_depth.value = depth
+
+    return wrapper
+
+
+def log_list_access(*, user: Any, client_ids: list[int], category: str, purpose: str) -> None:
+    """Log a list view that shows data of many clients at once: one row per client shown, in one insert."""
+    staff = staff_of(user)
+    now = timezone.now()
+    name = user.get_full_name() or user.get_username()
+    AccessLog.objects.bulk_create(
+        AccessLog(at=now, actor=user, actor_name=name, actor_organisation_id=staff.organisation_id if staff else None,
+                  actor_role=staff.role if staff else "client", client_id=client_id, category=category,
+                  action=AccessAction.VIEW, purpose=purpose[:300], object_type="list", allowed=True,
+                  reason="list")
+        for client_id in client_ids
+    )
+
+
+def visible_clients(user: Any, category: str = DataCategory.BASIC) -> QuerySet[Client]:
+    """Every client this user may see data of ``category`` of, as one set-based query (not logged: a list
+    of whom one may see is not yet a read of their data; reading a client's details is)."""
+    own = client_of(user)
+    if own is not None:
+        return Client.objects.filter(pk=own.pk)
+    staff = staff_of(user)
+    if staff is None or category not in ROLE_DATA_CATEGORIES.get(staff.role, frozenset()):
+        return Client.objects.none()
+    return Client.objects.filter(
+        relationship_filter(staff.organisation_id), consent_filter(staff.organisation_id, category)
+    )

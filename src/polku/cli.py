@@ -1,0 +1,48 @@
+"""The ``polku`` command: Polku's own commands plus a pass-through to Django's management commands."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+HELP = """usage: polku COMMAND [ARGS...]
+
+Polku: a shared system for the multi-sector joint service.
+
+Commands:
+  demo [--clients N] [--port PORT] [--no-server]
+                        migrate the embedded database, load a demo region, print the demo logins
+                        and serve Polku on http://127.0.0.1:8000/
+  migrate               create or update the database tables
+  createsuperuser       create an administrator account
+  token create USERNAME [--expires DAYS] [--name NAME]
+                        create an API token (printed once); token revoke PREFIX revokes it
+  worker [--queue-name Q] [--batch]
+                        run background tasks queued through Django's tasks API (django-tasks-db);
+                        run several on several machines against the same database
+  help [COMMAND]        help on a command
+  Any other Django management command (check, shell, dbshell, makemigrations, ...) is passed through.
+
+Settings come from environment variables: DATABASE_URL (default: SQLite under ./var or the user's data
+directory), POLKU_SECRET_KEY, POLKU_ALLOWED_HOSTS, POLKU_DEBUG. See README.md.
+"""
+
+ALIASES = {"worker": "db_worker"}
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in {"-h", "--help"}:
+        sys.stdout.write(HELP)
+        return
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "polku.settings")
+    from django.core.management import execute_from_command_line
+
+    if args[0] == "help" and len(args) > 1:
+        args = [ALIASES.get(args[1], args[1]), "--help"]
+    args[0] = ALIASES.get(args[0], args[0])
+    execute_from_command_line(["polku", *args])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,71 @@
+"""Reads of client data. Each read is checked by the access policy and written to the access log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from polku.access.policy import authorize, client_of, log_list_access, visible_clients
+from polku.audit.models import AccessAction, AccessLog
+from polku.core.choices import DataCategory
+from polku.core.errors import AccessDenied
+
+from .models import Client, Consent, EmploymentStatusPeriod
+
+
+def client_get(*, actor: Any, client_id: int, purpose: str | None = None) -> Client:
+    """Fetch a client's basic details, checked and logged. Raises :class:`AccessDenied` (shown as "not
+    found") whether the client does not exist or the actor may not see them."""
+    client = Client.objects.filter(pk=client_id).first()
+    if client is None:
+        raise AccessDenied(_("You do not have access to this client's data."), code="not_found")
+    authorize(actor, client, DataCategory.BASIC, AccessAction.VIEW,
+              purpose=purpose or str(_("View client details")), obj=client)
+    return client
+
+
+def caseload(*, actor: Any) -> QuerySet[Client]:
+    """The clients whose basic details the actor may see (their organisation's current clients who consent)."""
+    return visible_clients(actor, DataCategory.BASIC).order_by("last_name", "first_name", "pk")
+
+
+def caseload_page(*, actor: Any, limit: int = 200) -> list[Client]:
+    """The first ``limit`` clients of the caseload, with the read of each name written to the access log."""
+    clients = list(caseload(actor=actor)[:limit])
+    log_list_access(user=actor, client_ids=[c.pk for c in clients], category=DataCategory.BASIC,
+                    purpose=str(_("Caseload list")))
+    return clients
+
+
+def consents_for_client(*, actor: Any, client_id: int) -> QuerySet[Consent]:
+    authorize(actor, client_id, DataCategory.BASIC, AccessAction.VIEW, purpose=str(_("View consents")))
+    return Consent.objects.filter(client_id=client_id).select_related("organisation").order_by("-recorded_at")
+
+
+def employment_history(*, actor: Any, client_id: int) -> QuerySet[EmploymentStatusPeriod]:
+    authorize(actor, client_id, DataCategory.EMPLOYMENT, AccessAction.VIEW,
+              purpose=str(_("View employment history")))
+    return EmploymentStatusPeriod.objects.filter(client_id=client_id).order_by("start_date")
+
+
+def access_log_for_client(*, actor: Any, client_id: int) -> QuerySet[AccessLog]:
+    """Who has processed the client's data and why: for the client themself only (Client Data Act 703/2023).
+
+    Viewing one's own log is not itself logged (it would only grow the log being read)."""
+    own = client_of(actor)
+    if own is None or own.pk != client_id:
+        raise AccessDenied(_("You do not have access to this client's data."), code="not_own_data")
+    return AccessLog.objects.filter(client_id=client_id).select_related("actor_organisation").order_by("-at", "-id")
+
+
+def access_log_by_actor(*, actor: Any) -> QuerySet[AccessLog]:
+    """A staff member's own actions on client data."""
+    if not getattr(actor, "is_authenticated", False):
+        return AccessLog.objects.none()
+    return AccessLog.objects.filter(actor=actor).order_by("-at", "-id")
+
+
+__all__ = ["AccessAction", "access_log_by_actor", "access_log_for_client", "caseload", "caseload_page", "client_get",
+           "consents_for_client", "employment_history"]

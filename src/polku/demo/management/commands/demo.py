@@ -1,0 +1,36 @@
+from typing import Any
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandParser
+
+from polku.demo.region import DEMO_PASSWORD, STAFF, load_demo_region
+from polku.organisations.models import Organisation
+
+
+class Command(BaseCommand):
+    help = "Migrate the database, load the demo region if it is empty, print the demo logins and serve Polku."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--clients", type=int, default=40, help="number of demo clients (default 40)")
+        parser.add_argument("--seed", type=int, default=2026)
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--no-server", action="store_true", help="load the data and print logins only")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["clients"] < 1:
+            self.stderr.write("--clients must be at least 1")
+            raise SystemExit(2)
+        call_command("migrate", interactive=False, verbosity=0)
+        if Organisation.objects.exists():
+            self.stdout.write("The database already has data; the demo region is not loaded again.")
+        else:
+            self.stdout.write(f"Loading the demo region ({options['clients']} clients)...")
+            load_demo_region(clients=options["clients"], seed=options["seed"])
+        self.stdout.write("\nDemo logins (password for all: %s):" % DEMO_PASSWORD)
+        for username, _org, role, _first, _last in STAFF:
+            self.stdout.write(f"  {username:<14} {role}")
+        self.stdout.write(f"  {'client':<14} client (the client portal)")
+        if options["no_server"]:
+            return
+        self.stdout.write(f"\nPolku is at http://127.0.0.1:{options['port']}/  (Ctrl+C stops it)\n")
+        call_command("runserver", f"127.0.0.1:{options['port']}", "--noreload", "--insecure")

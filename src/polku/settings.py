@@ -1,0 +1,157 @@
+"""Polku settings, read from environment variables with typed defaults (see ``.env.example``)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    value = os.environ.get(name)
+    return [item.strip() for item in value.split(",") if item.strip()] if value else default
+
+
+def default_data_dir() -> Path:
+    """``POLKU_DATA_DIR``, else ``./var`` beside the checkout if it exists, else the user's data directory."""
+    if os.environ.get("POLKU_DATA_DIR"):
+        return Path(os.environ["POLKU_DATA_DIR"])
+    checkout_var = BASE_DIR.parent.parent / "var"
+    if (BASE_DIR.parent.parent / "pyproject.toml").exists():
+        return checkout_var
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("polku"))
+
+
+DATA_DIR = default_data_dir()
+DEBUG = env_bool("POLKU_DEBUG", False)
+SECRET_KEY = os.environ.get("POLKU_SECRET_KEY", "")
+if not SECRET_KEY:
+    if not DEBUG and env_bool("POLKU_PRODUCTION", False):
+        raise RuntimeError("POLKU_SECRET_KEY must be set in production")
+    SECRET_KEY = "polku-insecure-development-key-change-me"  # noqa: S105 - development default only
+ALLOWED_HOSTS = env_list("POLKU_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_tasks",
+    "django_tasks_db",
+    "polku.core",
+    "polku.organisations",
+    "polku.clients",
+    "polku.episodes",
+    "polku.catalogue",
+    "polku.referrals",
+    "polku.plans",
+    "polku.assessments",
+    "polku.audit",
+    "polku.accounts",
+    "polku.web",
+    "polku.demo",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "polku.urls"
+WSGI_APPLICATION = "polku.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+            ],
+        },
+    },
+]
+
+if not os.environ.get("DATABASE_URL"):
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL") or f"sqlite:///{DATA_DIR / 'polku.sqlite3'}",
+        conn_max_age=int(os.environ.get("POLKU_DB_CONN_MAX_AGE", "60")),
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets the web server and task workers read while one writes; wait for locks instead of failing.
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+    }
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "fi"
+LANGUAGES = [("fi", _("Finnish")), ("sv", _("Swedish")), ("en", _("English"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "Europe/Helsinki"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "static"
+
+LOGIN_URL = "web:login"
+LOGIN_REDIRECT_URL = "web:home"
+LOGOUT_REDIRECT_URL = "web:login"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_AGE = int(os.environ.get("POLKU_SESSION_SECONDS", str(8 * 3600)))
+SESSION_COOKIE_SECURE = env_bool("POLKU_SECURE_COOKIES", not DEBUG and env_bool("POLKU_PRODUCTION", False))
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+TASKS = {"default": {"BACKEND": os.environ.get("POLKU_TASK_BACKEND", "django_tasks_db.DatabaseBackend")}}
+
+# Domain defaults (configurable; see docs/domain.md for their sources).
+POLKU = {
+    "MAPPING_PERIOD_MONTHS": int(os.environ.get("POLKU_MAPPING_PERIOD_MONTHS", "3")),
+    "PLAN_REVIEW_MONTHS": int(os.environ.get("POLKU_PLAN_REVIEW_MONTHS", "6")),
+    "SMALL_CELL_THRESHOLD": int(os.environ.get("POLKU_SMALL_CELL_THRESHOLD", "5")),
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("POLKU_LOG_LEVEL", "WARNING")},
+}

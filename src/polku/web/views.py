@@ -1,0 +1,46 @@
+"""Thin views: parse the request, call a selector or service, render. Access is decided by the policy."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+
+from polku.access.policy import client_of, staff_of
+from polku.clients import selectors
+from polku.core.errors import AccessDenied
+from polku.episodes.models import JointServiceEpisode
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    if client_of(request.user) is not None:
+        return redirect("web:my_data")
+    staff = staff_of(request.user)
+    clients = selectors.caseload_page(actor=request.user) if staff else []
+    return render(request, "web/home.html", {"staff": staff, "clients": clients})
+
+
+@login_required
+def client_detail(request: HttpRequest, client_id: int) -> HttpResponse:
+    try:
+        client = selectors.client_get(actor=request.user, client_id=client_id)
+        consents = list(selectors.consents_for_client(actor=request.user, client_id=client_id))
+    except AccessDenied:
+        raise Http404 from None
+    episodes = JointServiceEpisode.objects.filter(client=client).prefetch_related(
+        "participants__organisation", "participants__responsible_person__user"
+    )
+    return render(request, "web/client_detail.html",
+                  {"client": client, "consents": consents, "episodes": episodes})
+
+
+@login_required
+def my_data(request: HttpRequest) -> HttpResponse:
+    own = client_of(request.user)
+    if own is None:
+        raise Http404
+    client = selectors.client_get(actor=request.user, client_id=own.pk)
+    consents = list(selectors.consents_for_client(actor=request.user, client_id=own.pk))
+    log = list(selectors.access_log_for_client(actor=request.user, client_id=own.pk)[:100])
+    return render(request, "web/my_data.html", {"client": client, "consents": consents, "log": log})

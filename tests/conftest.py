@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from polku.clients.models import Client
+from polku.organisations.models import Organisation, OrganisationKind, StaffRole
+
+from . import factories as f
+
+
+@dataclass
+class JointService:
+    """A client in an open episode with the employment services (coordinator) and the wellbeing county's social
+    services (social worker), consenting to both, and a rehabilitation provider with a service."""
+
+    client: Client
+    employment: Organisation
+    social: Organisation
+    provider: Organisation
+    coordinator: Any
+    social_worker: Any
+    provider_worker: Any
+    outsider: Any
+    episode: Any
+    service: Any
+
+
+@pytest.fixture
+def joint(db: Any) -> JointService:
+    employment = f.organisation(OrganisationKind.EMPLOYMENT_SERVICES, "Työllisyyspalvelut")
+    social = f.organisation(OrganisationKind.SOCIAL_SERVICES, "Sosiaalipalvelut")
+    provider = f.organisation(OrganisationKind.REHABILITATION_PROVIDER, "Kuntoutus Oy")
+    other = f.organisation(OrganisationKind.EMPLOYMENT_SERVICES, "Naapurikunta")
+    coordinator = f.staff(employment, StaffRole.COORDINATOR)
+    social_worker = f.staff(social, StaffRole.SOCIAL_WORKER)
+    provider_worker = f.staff(provider, StaffRole.PROVIDER_WORKER)
+    outsider = f.staff(other, StaffRole.COORDINATOR)
+    client = f.client()
+    ep = f.episode(client, (employment, coordinator), (social, social_worker))
+    f.consent_all(client, employment)
+    f.consent_all(client, social)
+    f.consent(client, provider, "rehabilitation")
+    svc = f.service(provider, "rehabilitation")
+    return JointService(client, employment, social, provider, coordinator, social_worker, provider_worker,
+                        outsider, ep, svc)
