@@ -164,6 +164,9 @@ def log_access(
     )
 
 
+_service_depth = threading.local()
+
+
 def authorize(
     user: Any, client: Client | int, category: str, action: str, *, purpose: str, obj: Any = None
 ) -> Decision:
@@ -171,7 +174,7 @@ def authorize(
 
     Call inside the read or the write it guards, so that an allowed write and its log row stand or fall
     together. A refusal is logged even though the write it refused is rolled back: outside any transaction at
-    once, inside a :func:`client_data_service` when the outermost service has rolled back.
+    when called outside a service, or after the outermost :func:`client_data_service` has rolled back.
     """
     client_id = client if isinstance(client, int) else client.pk
     decision = decide(user, client_id, category, action)
@@ -180,7 +183,7 @@ def authorize(
     if not decision.allowed:
         exc = AccessDenied(_("You do not have access to this client's data."), code=decision.reason)
         exc.log_entry = entry
-        if not transaction.get_connection().in_atomic_block:
+        if getattr(_service_depth, "value", 0) == 0:  # not inside a service that will roll back
             _write_refusal(exc)
         raise exc
     log_access(allowed=True, **entry)
@@ -192,9 +195,6 @@ def _write_refusal(exc: AccessDenied) -> None:
     if entry is not None and not getattr(exc, "logged", False):
         log_access(allowed=False, **entry)
         exc.logged = True
-
-
-_service_depth = threading.local()
 
 
 def client_data_service(func: Callable[P, R]) -> Callable[P, R]:
