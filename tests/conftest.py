@@ -28,6 +28,12 @@ class JointService:
     service: Any
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings: Any) -> None:
+    """Real hashing costs about a third of a second a password; tests need no such protection."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def joint(db: Any) -> JointService:
     employment = f.organisation(OrganisationKind.EMPLOYMENT_SERVICES, "Työllisyyspalvelut")

@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from polku.assessments.services import assessment_record
 from polku.audit.models import AccessLog
 from polku.clients import selectors
 from polku.clients.models import Client, Consent, EmploymentStatusPeriod

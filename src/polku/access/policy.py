@@ -75,7 +75,7 @@ def client_of(user: Any) -> Client | None:
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return None
     try:
-        return user.client  # type: ignore[no-any-return]
+        return user.client
     except Client.DoesNotExist:
         return None
 
@@ -85,7 +85,7 @@ def relationship_filter(organisation_id: int, client_ref: Any = None) -> Q:
 
     Set-based, so lists (``visible_clients``) and single checks use the very same rule.
     """
-    client = client_ref if client_ref is not None else OuterRef("pk")
+    client: Any = client_ref if client_ref is not None else OuterRef("pk")
     in_episode = EpisodeParticipant.objects.filter(
         organisation_id=organisation_id, left_on__isnull=True, episode__client_id=client,
         episode__status__in=[EpisodeStatus.MAPPING, EpisodeStatus.ACTIVE],
@@ -97,7 +97,7 @@ def relationship_filter(organisation_id: int, client_ref: Any = None) -> Q:
 
 
 def consent_filter(organisation_id: int, category: str, client_ref: Any = None, moment: Any = None) -> Q:
-    client = client_ref if client_ref is not None else OuterRef("pk")
+    client: Any = client_ref if client_ref is not None else OuterRef("pk")
     consents = Consent.objects.active_on(moment).filter(organisation_id=organisation_id, client_id=client)
     if category != DataCategory.BASIC:
         consents = consents.filter(category=category)

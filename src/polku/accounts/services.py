@@ -15,7 +15,7 @@ from polku.core.errors import InvalidInput
 
 from .models import ApiToken
 
-TOKEN_PREFIX = "polku_"
+TOKEN_PREFIX = "polku_"  # noqa: S105 - a marker, not a secret
 
 
 def _hash(token: str) -> str:

@@ -74,7 +74,8 @@ def assessment_record(
         require(JointServiceEpisode.objects.filter(pk=episode_id, client_id=client_id).exists(), "episode",
                 _("The episode is not this client's."))
     staff = staff_of(actor)
-    total = score(instrument.scoring_rule, [answers[i.code] for i in items], [(i.scale_min, i.scale_max) for i in items])
+    total = score(instrument.scoring_rule, [answers[i.code] for i in items],
+                  [(i.scale_min, i.scale_max) for i in items])
     assessment = Assessment.objects.create(
         client_id=client_id, instrument=instrument, episode_id=episode_id, joint_assessment_id=joint_assessment_id,
         respondent=Respondent.CLIENT if client_of(actor) is not None else Respondent.PROFESSIONAL,

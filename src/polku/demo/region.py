@@ -67,8 +67,9 @@ STAFF: list[tuple[str, str, str, str, str]] = [
 
 # provider key, class, data category, fi, sv, en, unit cost, cost unit, capacity
 SERVICES: list[tuple[str, str, str, str, str, str, int, str, int]] = [
-    ("rehab", ServiceClass.VOCATIONAL_REHABILITATION, DataCategory.REHABILITATION, "Ammatillinen kuntoutusselvitys",
-     "Utredning av yrkesinriktad rehabilitering", "Vocational rehabilitation assessment", 1800, CostUnit.PER_SERVICE, 20),
+    ("rehab", ServiceClass.VOCATIONAL_REHABILITATION, DataCategory.REHABILITATION,
+     "Ammatillinen kuntoutusselvitys", "Utredning av yrkesinriktad rehabilitering",
+     "Vocational rehabilitation assessment", 1800, CostUnit.PER_SERVICE, 20),
     ("rehab", ServiceClass.WORK_TRIAL, DataCategory.REHABILITATION, "Työkokeilu kuntoutuksena",
      "Arbetsprövning som rehabilitering", "Work trial as rehabilitation", 95, CostUnit.PER_DAY, 15),
     ("ngo", ServiceClass.REHABILITATIVE_WORK, DataCategory.REHABILITATION, "Kuntouttava työtoiminta, työpaja",
@@ -76,8 +77,9 @@ SERVICES: list[tuple[str, str, str, str, str, str, int, str, int]] = [
      CostUnit.PER_DAY, 30),
     ("ngo", ServiceClass.LOW_THRESHOLD, DataCategory.REHABILITATION, "Matalan kynnyksen kohtaamispaikka",
      "Lågtröskelmötesplats", "Low-threshold drop-in centre", 0, CostUnit.PER_SERVICE, 60),
-    ("social_enterprise", ServiceClass.WAGE_SUBSIDY, DataCategory.EMPLOYMENT, "Palkkatukityö yhteiskunnallisessa yrityksessä",
-     "Lönesubventionerat arbete i socialt företag", "Wage-subsidised work in a social enterprise", 1500,
+    ("social_enterprise", ServiceClass.WAGE_SUBSIDY, DataCategory.EMPLOYMENT,
+     "Palkkatukityö yhteiskunnallisessa yrityksessä", "Lönesubventionerat arbete i socialt företag",
+     "Wage-subsidised work in a social enterprise", 1500,
      CostUnit.PER_MONTH, 10),
     ("education", ServiceClass.TRAINING, DataCategory.EMPLOYMENT, "Työvoimakoulutus: logistiikka",
      "Arbetskraftsutbildning: logistik", "Labour market training: logistics", 60, CostUnit.PER_DAY, 25),

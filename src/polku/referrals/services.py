@@ -40,7 +40,7 @@ TRANSITIONS: dict[str, dict[str, str]] = {
 #: Transitions that need a reason.
 REASON_REQUIRED = frozenset({S.DECLINED, S.INTERRUPTED, S.CANCELLED})
 #: Which timestamp field each target state sets.
-TIMESTAMP_FIELD = {
+TIMESTAMP_FIELD: dict[str, str] = {
     S.SENT: "sent_at", S.RECEIVED: "received_at", S.ACCEPTED: "decided_at", S.WAITLISTED: "decided_at",
     S.DECLINED: "decided_at", S.STARTED: "started_at", S.COMPLETED: "ended_at", S.INTERRUPTED: "ended_at",
     S.CANCELLED: "ended_at",

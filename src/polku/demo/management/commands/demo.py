@@ -26,7 +26,7 @@ class Command(BaseCommand):
         else:
             self.stdout.write(f"Loading the demo region ({options['clients']} clients)...")
             load_demo_region(clients=options["clients"], seed=options["seed"])
-        self.stdout.write("\nDemo logins (password for all: %s):" % DEMO_PASSWORD)
+        self.stdout.write(f"\nDemo logins (password for all: {DEMO_PASSWORD}):")
         for username, _org, role, _first, _last in STAFF:
             self.stdout.write(f"  {username:<14} {role}")
         self.stdout.write(f"  {'client':<14} client (the client portal)")

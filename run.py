@@ -1,0 +1,139 @@
+#!/usr/bin/env python3
+"""Polku's two quick-start commands; needs only Python 3.11+.
+
+    python3 run.py demo     install what the demo needs, load a demo region and serve it on 127.0.0.1:8000
+    python3 run.py test     install what the tests need, run the linters and the whole test suite on
+                            PostgreSQL (if one is reachable) and on SQLite
+
+Each creates ./.venv on first use and re-installs when pyproject.toml changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
+DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def say(message: str) -> None:
+    print(f"==> {message}", flush=True)
+
+
+def ensure_venv(extras: str) -> None:
+    """Create .venv and install Polku (with ``extras``) unless pyproject.toml is unchanged since last time."""
+    if sys.version_info < (3, 11):
+        sys.exit(f"Polku needs Python 3.11 or newer; this is {sys.version.split()[0]}.")
+    stamp = VENV / f".polku-installed-{extras or 'base'}"
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if stamp.exists() and stamp.read_text() == digest and PYTHON.exists():
+        return
+    if not PYTHON.exists():
+        say("Creating the virtual environment .venv")
+        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+    say("Installing Polku and its dependencies into .venv (first run takes a minute)")
+    target = f".[{extras}]" if extras else "."
+    subprocess.run([str(PYTHON), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-e", target],
+                   check=True, cwd=ROOT)
+    stamp.write_text(digest)
+
+
+def demo(args: list[str]) -> int:
+    ensure_venv("")
+    return subprocess.call([str(BIN / "polku"), "demo", *args], cwd=ROOT)
+
+
+def postgres_url() -> str | None:
+    """A reachable PostgreSQL server (trying to start the local cluster once), or None."""
+    url = os.environ.get("POLKU_TEST_POSTGRES_URL", DEFAULT_POSTGRES)
+    probe = ("import sys, psycopg\n"
+             "try:\n    psycopg.connect(sys.argv[1], connect_timeout=3).close()\n"
+             "except Exception as exc:\n    print(exc, file=sys.stderr); sys.exit(1)\n")
+
+    def reachable() -> bool:
+        return subprocess.run([str(PYTHON), "-c", probe, url], capture_output=True).returncode == 0
+
+    if reachable():
+        return url
+    ctl = shutil.which("pg_ctlcluster")
+    versions = sorted(Path("/etc/postgresql").glob("*")) if Path("/etc/postgresql").exists() else []
+    if ctl and versions:
+        say("PostgreSQL is not answering; trying to start the local cluster")
+        subprocess.run([ctl, "--skip-systemctl-redirect", versions[-1].name, "main", "start"], capture_output=True)
+        for _ in range(10):
+            if reachable():
+                return url
+            time.sleep(1)
+    return None
+
+
+def run_pytest(label: str, env: dict[str, str], args: list[str], totals: dict[str, int]) -> int:
+    say(f"Test suite on {label}")
+    process = subprocess.Popen([str(PYTHON), "-m", "pytest", "-q", "-p", "no:cacheprovider", *args], cwd=ROOT,
+                               env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert process.stdout is not None
+    last = ""
+    for line in process.stdout:
+        sys.stdout.write(line)
+        if line.strip():
+            last = line
+    code = process.wait()
+    for key in ("passed", "failed", "skipped", "error", "errors"):
+        match = re.search(rf"(\d+) {key}\b", last)
+        if match:
+            totals["failed" if key.startswith("error") else key] += int(match.group(1))
+    if code == 5:  # pytest: no tests collected is a failure here
+        say(f"No tests ran on {label}")
+        return 1
+    return code
+
+
+def test(args: list[str]) -> int:
+    ensure_venv("dev")
+    failures = 0
+    say("ruff check")
+    failures += subprocess.call([str(BIN / "ruff"), "check", "src", "tests", "run.py"], cwd=ROOT) != 0
+    say("mypy")
+    failures += subprocess.call([str(BIN / "mypy")], cwd=ROOT) != 0
+    totals = {"passed": 0, "failed": 0, "skipped": 0}
+    base_env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    url = postgres_url()
+    if url is None:
+        if os.environ.get("CI", "").lower() == "true":
+            say("PostgreSQL is required under CI=true and none is reachable at "
+                + os.environ.get("POLKU_TEST_POSTGRES_URL", DEFAULT_POSTGRES))
+            return 1
+        say("PostgreSQL not found (set POLKU_TEST_POSTGRES_URL to use one); running on SQLite only")
+    else:
+        # A database name of this run's own, so parallel runs on one server never collide; pytest-django
+        # creates test_<name> fresh and drops it afterwards.
+        pg_url = urlsplit(url)._replace(path=f"/polku_{os.getpid()}").geturl()
+        failures += run_pytest("PostgreSQL", {**base_env, "DATABASE_URL": pg_url}, ["--create-db", *args], totals)
+    with tempfile.TemporaryDirectory(prefix="polku-test-") as data_dir:
+        failures += run_pytest("SQLite", {**base_env, "POLKU_DATA_DIR": data_dir}, args, totals)
+    print(f"polku: {totals['passed']} passed, {totals['failed']} failed, {totals['skipped']} skipped", flush=True)
+    return 1 if failures or totals["failed"] else 0
+
+
+def main() -> int:
+    if len(sys.argv) < 2 or sys.argv[1] not in {"demo", "test"}:
+        print(__doc__)
+        return 2
+    command, args = sys.argv[1], sys.argv[2:]
+    return demo(args) if command == "demo" else test(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

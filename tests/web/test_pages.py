@@ -1,0 +1,104 @@
+"""The web pages as a user meets them: login, caseload, client page, the client's own data, languages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client as Browser
+
+from polku.audit.models import AccessLog
+from tests import factories as f
+
+
+def login(browser: Browser, user: Any) -> Browser:
+    browser.force_login(user)
+    return browser
+
+
+def test_login_page__finnish_by_default_and_switchable(db: Any) -> None:
+    browser = Browser()
+    page = browser.get("/login/")
+    assert page.status_code == 200
+    assert 'lang="fi"' in page.content.decode()
+    assert "Kirjaudu" in page.content.decode()
+    browser.post("/i18n/setlang/", {"language": "sv", "next": "/login/"})
+    page = browser.get("/login/")
+    assert 'lang="sv"' in page.content.decode() and "Logga in" in page.content.decode()
+    browser.post("/i18n/setlang/", {"language": "en", "next": "/login/"})
+    assert "Log in to Polku" in browser.get("/login/").content.decode()
+
+
+def test_login__wrong_password__translated_error_and_no_session(db: Any) -> None:
+    account = f.user()
+    account.set_password("correct horse battery")
+    account.save()
+    browser = Browser(HTTP_ACCEPT_LANGUAGE="en")
+    page = browser.post("/login/", {"username": account.username, "password": "wrong"})
+    assert page.status_code == 200 and "The username or password is wrong." in page.content.decode()
+    page = browser.post("/login/", {"username": account.username, "password": "correct horse battery"})
+    assert page.status_code == 302
+
+
+def test_home__requires_login(db: Any) -> None:
+    assert Browser().get("/").status_code == 302
+
+
+def test_home__coordinator_sees_caseload_and_each_name_is_logged(joint: Any) -> None:
+    browser = login(Browser(), joint.coordinator)
+    before = AccessLog.objects.count()
+    page = browser.get("/")
+    assert page.status_code == 200
+    assert joint.client.last_name in page.content.decode()
+    assert AccessLog.objects.count() == before + 1
+
+
+def test_home__outsider_sees_nobody(joint: Any) -> None:
+    page = login(Browser(), joint.outsider).get("/")
+    assert joint.client.last_name not in page.content.decode()
+
+
+@pytest.mark.parametrize("who", ["coordinator", "social_worker"])
+def test_client_page__participants_see_it_and_it_is_logged(joint: Any, who: str) -> None:
+    user = getattr(joint, who)
+    page = login(Browser(), user).get(f"/clients/{joint.client.pk}/")
+    assert page.status_code == 200
+    assert joint.client.first_name in page.content.decode()
+    assert AccessLog.objects.filter(actor=user, client_id=joint.client.pk, allowed=True).exists()
+
+
+@pytest.mark.parametrize("who", ["outsider", "provider_worker"])
+def test_client_page__others_get_not_found_and_the_attempt_is_logged(joint: Any, who: str) -> None:
+    user = getattr(joint, who)
+    page = login(Browser(), user).get(f"/clients/{joint.client.pk}/")
+    assert page.status_code == 404
+    assert joint.client.last_name not in page.content.decode()
+    assert AccessLog.objects.filter(actor=user, client_id=joint.client.pk, allowed=False).count() == 1
+
+
+def test_client_page__nonexistent_client__same_404(joint: Any) -> None:
+    assert login(Browser(), joint.coordinator).get("/clients/999999/").status_code == 404
+
+
+def test_my_data__client_sees_consents_and_who_looked(joint: Any) -> None:
+    joint.client.user = f.user()
+    joint.client.save()
+    login(Browser(), joint.coordinator).get(f"/clients/{joint.client.pk}/")
+    browser = login(Browser(HTTP_ACCEPT_LANGUAGE="en"), joint.client.user)
+    assert browser.get("/").status_code == 302
+    page = browser.get("/me/")
+    text = page.content.decode()
+    assert page.status_code == 200
+    assert "Who has looked at my data" in text
+    assert joint.coordinator.get_full_name() in text
+    assert "Sosiaalipalvelut" in text  # a consent to the social services
+
+
+def test_my_data__staff_get_not_found(joint: Any) -> None:
+    assert login(Browser(), joint.coordinator).get("/me/").status_code == 404
+
+
+def test_logout__ends_session(joint: Any) -> None:
+    browser = login(Browser(), joint.coordinator)
+    assert browser.post("/logout/").status_code == 302
+    assert browser.get("/").status_code == 302
