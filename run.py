@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -20,6 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
+from xml.etree import ElementTree
 
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
@@ -81,19 +81,18 @@ def postgres_url() -> str | None:
 
 def run_pytest(label: str, env: dict[str, str], args: list[str], totals: dict[str, int]) -> int:
     say(f"Test suite on {label}")
-    process = subprocess.Popen([str(PYTHON), "-m", "pytest", "-q", "-p", "no:cacheprovider", *args], cwd=ROOT,
-                               env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    assert process.stdout is not None
-    last = ""
-    for line in process.stdout:
-        sys.stdout.write(line)
-        if line.strip():
-            last = line
-    code = process.wait()
-    for key in ("passed", "failed", "skipped", "error", "errors"):
-        match = re.search(rf"(\d+) {key}\b", last)
-        if match:
-            totals["failed" if key.startswith("error") else key] += int(match.group(1))
+    with tempfile.TemporaryDirectory(prefix="polku-junit-") as out:
+        report = Path(out) / "report.xml"
+        code = subprocess.call([str(PYTHON), "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                                f"--junitxml={report}", *args], cwd=ROOT, env=env)
+        if report.exists():
+            suites = ElementTree.parse(report).getroot()  # noqa: S314 - our own pytest report
+            for suite in suites.iter("testsuite"):
+                tests, skipped = int(suite.get("tests", 0)), int(suite.get("skipped", 0))
+                failed = int(suite.get("failures", 0)) + int(suite.get("errors", 0))
+                totals["passed"] += tests - skipped - failed
+                totals["failed"] += failed
+                totals["skipped"] += skipped
     if code == 5:  # pytest: no tests collected is a failure here
         say(f"No tests ran on {label}")
         return 1

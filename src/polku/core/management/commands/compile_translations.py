@@ -12,7 +12,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
-            import polib
+            import polib  # type: ignore[import-untyped]
         except ImportError as exc:  # pragma: no cover - polib is in the dev extras
             raise CommandError("polib is needed: pip install -e '.[dev]'") from exc
         for locale_dir in settings.LOCALE_PATHS:
