@@ -102,3 +102,13 @@ def test_logout__ends_session(joint: Any) -> None:
     browser = login(Browser(), joint.coordinator)
     assert browser.post("/logout/").status_code == 302
     assert browser.get("/").status_code == 302
+
+
+def test_my_data__purposes_shown_in_the_readers_language(joint: Any) -> None:
+    joint.client.user = f.user()
+    joint.client.save()
+    login(Browser(HTTP_ACCEPT_LANGUAGE="fi"), joint.coordinator).get(f"/clients/{joint.client.pk}/")
+    entry = AccessLog.objects.filter(actor=joint.coordinator).latest("id")
+    assert entry.purpose in {"View client details", "View consents"}  # stored as the source text
+    page = login(Browser(HTTP_ACCEPT_LANGUAGE="sv"), joint.client.user).get("/me/").content.decode()
+    assert "Visning av kunduppgifter" in page and "View client details" not in page

@@ -28,7 +28,9 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import override
 
 from polku.audit.models import AccessAction, AccessLog
 from polku.clients.models import Client, Consent
@@ -46,6 +48,8 @@ JOINT_SERVICE_ROLES = frozenset(
 )
 
 UserLike = AbstractBaseUser | AnonymousUser
+#: Why data is processed: a marked message (``_("...")``), stored untranslated and shown in the reader's language.
+Purpose = str | Promise
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -138,8 +142,14 @@ def decide(user: Any, client: Client | int, category: str, action: str) -> Decis
     return Decision(True, "relationship_consent_role")
 
 
+def source_text(message: Purpose) -> str:
+    """The untranslated (English source) text of a marked message, so the log can show it in any language."""
+    with override(None):
+        return str(message)
+
+
 def log_access(
-    *, user: Any, client_id: int, category: str, action: str, purpose: str, allowed: bool, reason: str,
+    *, user: Any, client_id: int, category: str, action: str, purpose: Purpose, allowed: bool, reason: str,
     obj: Any = None,
 ) -> AccessLog:
     staff = staff_of(user)
@@ -156,7 +166,7 @@ def log_access(
         client_id=client_id,
         category=category,
         action=action,
-        purpose=purpose[:300],
+        purpose=source_text(purpose)[:300],
         object_type=type(obj).__name__ if obj is not None else "",
         object_id=str(getattr(obj, "pk", "") or "") if obj is not None else "",
         allowed=allowed,
@@ -168,7 +178,7 @@ _service_depth = threading.local()
 
 
 def authorize(
-    user: Any, client: Client | int, category: str, action: str, *, purpose: str, obj: Any = None
+    user: Any, client: Client | int, category: str, action: str, *, purpose: Purpose, obj: Any = None
 ) -> Decision:
     """Decide, write one access-log row, and raise :class:`AccessDenied` if refused.
 
@@ -217,7 +227,7 @@ def client_data_service(func: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-def log_list_access(*, user: Any, client_ids: list[int], category: str, purpose: str) -> None:
+def log_list_access(*, user: Any, client_ids: list[int], category: str, purpose: Purpose) -> None:
     """Log a list view that shows data of many clients at once: one row per client shown, in one insert."""
     staff = staff_of(user)
     now = timezone.now()
@@ -225,7 +235,7 @@ def log_list_access(*, user: Any, client_ids: list[int], category: str, purpose:
     AccessLog.objects.bulk_create(
         AccessLog(at=now, actor=user, actor_name=name, actor_organisation_id=staff.organisation_id if staff else None,
                   actor_role=staff.role if staff else "client", client_id=client_id, category=category,
-                  action=AccessAction.VIEW, purpose=purpose[:300], object_type="list", allowed=True,
+                  action=AccessAction.VIEW, purpose=source_text(purpose)[:300], object_type="list", allowed=True,
                   reason="list")
         for client_id in client_ids
     )

@@ -54,7 +54,7 @@ def assessment_record(
     require(instrument is not None, "instrument", _("No such instrument."))
     assert instrument is not None
     authorize(actor, client_id, instrument.data_category, AccessAction.CREATE,
-              purpose=str(_("Record an assessment")))
+              purpose=_("Record an assessment"))
     items = list(instrument.items.all())
     errors: dict[str, list[str]] = {}
     for item in items:
@@ -97,7 +97,7 @@ def joint_assessment_open(
     if episode is None:
         raise _denied()
     authorize(actor, episode.client_id, DataCategory.EMPLOYMENT, AccessAction.CREATE,
-              purpose=str(_("Joint assessment")), obj=episode)
+              purpose=_("Joint assessment"), obj=episode)
     if not episode.is_open:
         raise IllegalTransition(_("The episode is closed."), code="episode_closed")
     require(held_on <= timezone.localdate(), "held_on", _("A joint assessment cannot be dated in the future."))
@@ -116,7 +116,7 @@ def joint_assessment_add_section(
         raise _denied()
     require(area in AssessmentArea.values, "area", _("Choose the area of the section."))
     authorize(actor, joint.episode.client_id, AREA_DATA_CATEGORY[area], AccessAction.CREATE,
-              purpose=str(_("Joint assessment")), obj=joint)
+              purpose=_("Joint assessment"), obj=joint)
     staff = staff_of(actor)
     if staff is None:
         raise AccessDenied(_("Only professionals write a section."), code="role")
@@ -137,7 +137,7 @@ def disagreement_record(
     if joint is None:
         raise _denied()
     authorize(actor, joint.episode.client_id, DataCategory.EMPLOYMENT, AccessAction.CREATE,
-              purpose=str(_("Joint assessment")), obj=joint)
+              purpose=_("Joint assessment"), obj=joint)
     require(bool(topic.strip()), "topic", _("Say what the disagreement is about."))
     require(bool(positions.strip()), "positions", _("Describe the differing views."))
     bad = [a for a in areas if a not in AssessmentArea.values]

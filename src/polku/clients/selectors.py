@@ -7,7 +7,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from polku.access.policy import authorize, client_of, log_list_access, visible_clients
+from polku.access.policy import Purpose, authorize, client_of, log_list_access, visible_clients
 from polku.audit.models import AccessAction, AccessLog
 from polku.core.choices import DataCategory
 from polku.core.errors import AccessDenied
@@ -15,14 +15,14 @@ from polku.core.errors import AccessDenied
 from .models import Client, Consent, EmploymentStatusPeriod
 
 
-def client_get(*, actor: Any, client_id: int, purpose: str | None = None) -> Client:
+def client_get(*, actor: Any, client_id: int, purpose: Purpose | None = None) -> Client:
     """Fetch a client's basic details, checked and logged. Raises :class:`AccessDenied` (shown as "not
     found") whether the client does not exist or the actor may not see them."""
     client = Client.objects.filter(pk=client_id).first()
     if client is None:
         raise AccessDenied(_("You do not have access to this client's data."), code="not_found")
     authorize(actor, client, DataCategory.BASIC, AccessAction.VIEW,
-              purpose=purpose or str(_("View client details")), obj=client)
+              purpose=purpose or _("View client details"), obj=client)
     return client
 
 
@@ -35,18 +35,18 @@ def caseload_page(*, actor: Any, limit: int = 200) -> list[Client]:
     """The first ``limit`` clients of the caseload, with the read of each name written to the access log."""
     clients = list(caseload(actor=actor)[:limit])
     log_list_access(user=actor, client_ids=[c.pk for c in clients], category=DataCategory.BASIC,
-                    purpose=str(_("Caseload list")))
+                    purpose=_("Caseload list"))
     return clients
 
 
 def consents_for_client(*, actor: Any, client_id: int) -> QuerySet[Consent]:
-    authorize(actor, client_id, DataCategory.BASIC, AccessAction.VIEW, purpose=str(_("View consents")))
+    authorize(actor, client_id, DataCategory.BASIC, AccessAction.VIEW, purpose=_("View consents"))
     return Consent.objects.filter(client_id=client_id).select_related("organisation").order_by("-recorded_at")
 
 
 def employment_history(*, actor: Any, client_id: int) -> QuerySet[EmploymentStatusPeriod]:
     authorize(actor, client_id, DataCategory.EMPLOYMENT, AccessAction.VIEW,
-              purpose=str(_("View employment history")))
+              purpose=_("View employment history"))
     return EmploymentStatusPeriod.objects.filter(client_id=client_id).order_by("start_date")
 
 

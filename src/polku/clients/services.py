@@ -108,7 +108,7 @@ def client_register(
     _episode_create(actor=actor, staff=staff, client=client, start_date=start_date or timezone.localdate())
     for grant in consents:
         _consent_create(actor=actor, client=client, grant=grant, method=consent_method)
-    authorize(actor, client, DataCategory.BASIC, AccessAction.CREATE, purpose=str(_("Client registration")),
+    authorize(actor, client, DataCategory.BASIC, AccessAction.CREATE, purpose=_("Client registration"),
               obj=client)
     return client
 
@@ -119,7 +119,7 @@ def client_update(*, actor: Any, client_id: int, expected_version: int, **change
     client = Client.objects.select_for_update().filter(pk=client_id).first()
     if client is None:
         raise AccessDenied(_("You do not have access to this client's data."), code="not_found")
-    authorize(actor, client, DataCategory.BASIC, AccessAction.UPDATE, purpose=str(_("Update client details")),
+    authorize(actor, client, DataCategory.BASIC, AccessAction.UPDATE, purpose=_("Update client details"),
               obj=client)
     unknown = set(changes) - CLIENT_EDITABLE_FIELDS
     if unknown:
@@ -171,7 +171,7 @@ def consent_record(
     if client is None:
         raise AccessDenied(_("You do not have access to this client's data."), code="not_found")
     authorize(actor, client, DataCategory.BASIC, AccessAction.MANAGE_CONSENT,
-              purpose=str(_("Record consent")), obj=client)
+              purpose=_("Record consent"), obj=client)
     if getattr(actor, "client", None) is not None and staff_of(actor) is None:
         method = ConsentMethod.ELECTRONIC
     return _consent_create(actor=actor, client=client, grant=grant, method=method)
@@ -184,7 +184,7 @@ def consent_revoke(*, actor: Any, consent_id: int, reason: str = "") -> Consent:
     if consent is None:
         raise InvalidInput(_("No such consent."), errors={"consent": [str(_("No such consent."))]})
     authorize(actor, consent.client_id, DataCategory.BASIC, AccessAction.MANAGE_CONSENT,
-              purpose=str(_("Revoke consent")), obj=consent)
+              purpose=_("Revoke consent"), obj=consent)
     if consent.revoked_at is not None:
         raise InvalidInput(_("This consent has already been revoked."), code="already_revoked")
     consent.revoked_at = timezone.now()
@@ -201,7 +201,7 @@ def employment_period_record(
 ) -> EmploymentStatusPeriod:
     """Record a period of labour-market status (employment data)."""
     authorize(actor, client_id, DataCategory.EMPLOYMENT, AccessAction.CREATE,
-              purpose=str(_("Record employment status")))
+              purpose=_("Record employment status"))
     period = EmploymentStatusPeriod(client_id=client_id, status=status, start_date=start_date,
                                     end_date=end_date, source=source)
     validated(period)

@@ -56,7 +56,7 @@ def episode_open(*, actor: Any, client_id: int, start_date: dt.date | None = Non
     The actor's organisation needs a client relationship (e.g. an open referral) and consent.
     """
     authorize(actor, client_id, DataCategory.BASIC, AccessAction.CREATE,
-              purpose=str(_("Open a joint-service episode")))
+              purpose=_("Open a joint-service episode"))
     staff = staff_of(actor)
     if staff is None:
         raise AccessDenied(_("Only staff can open an episode."), code="role")
@@ -74,7 +74,7 @@ def episode_add_participant(
     """
     episode = _get_episode(episode_id, lock=True)
     authorize(actor, episode.client_id, DataCategory.BASIC, AccessAction.UPDATE,
-              purpose=str(_("Add an organisation to the joint service")), obj=episode)
+              purpose=_("Add an organisation to the joint service"), obj=episode)
     if not episode.is_open:
         raise IllegalTransition(_("The episode is closed."), code="episode_closed")
     person = StaffMember.objects.select_related("organisation").filter(
@@ -99,7 +99,7 @@ def episode_close(
     """Close the joint service: coordination of several parties is no longer needed. A reason is required."""
     episode = _get_episode(episode_id, lock=True)
     authorize(actor, episode.client_id, DataCategory.BASIC, AccessAction.UPDATE,
-              purpose=str(_("Close the joint-service episode")), obj=episode)
+              purpose=_("Close the joint-service episode"), obj=episode)
     if not episode.is_open:
         raise IllegalTransition(_("The episode is already closed."), code="episode_closed")
     require(end_reason in EndReason.values, "end_reason", _("Choose why the joint service ends."))

@@ -113,7 +113,7 @@ def plan_add_version(
     if episode is None:
         raise _denied()
     authorize(actor, episode.client_id, PLAN_CATEGORY, AccessAction.UPDATE,
-              purpose=str(_("Edit the multi-sector plan")), obj=episode)
+              purpose=_("Edit the multi-sector plan"), obj=episode)
     if staff_of(actor) is None:
         raise AccessDenied(_("Only the participating professionals edit the plan; clients propose changes."),
                            code="role")
@@ -172,7 +172,7 @@ def plan_sign(*, actor: Any, plan_version_id: int, client_agreed_in_person: bool
     version = _current_version(plan_version_id)
     episode = version.plan.episode
     authorize(actor, episode.client_id, PLAN_CATEGORY, AccessAction.UPDATE,
-              purpose=str(_("Agree the multi-sector plan")), obj=version)
+              purpose=_("Agree the multi-sector plan"), obj=version)
     if version.number != version.plan.current_version:
         raise IllegalTransition(_("Only the current version of the plan can be agreed."), code="stale_version")
     if not episode.is_open:
@@ -204,7 +204,7 @@ def plan_request_review(*, actor: Any, plan_id: int, trigger: str = ReviewTrigge
     if plan is None:
         raise _denied()
     authorize(actor, plan.episode.client_id, PLAN_CATEGORY, AccessAction.UPDATE,
-              purpose=str(_("Request a plan review")), obj=plan)
+              purpose=_("Request a plan review"), obj=plan)
     require(trigger in ReviewTrigger.values, "trigger", _("Choose why the plan is reviewed."))
     if client_of(actor) is not None:
         trigger = ReviewTrigger.CLIENT_REQUEST
@@ -219,7 +219,7 @@ def plan_record_review(*, actor: Any, plan_id: int, held_on: dt.date, notes: str
     if plan is None:
         raise _denied()
     authorize(actor, plan.episode.client_id, PLAN_CATEGORY, AccessAction.UPDATE,
-              purpose=str(_("Review the multi-sector plan")), obj=plan)
+              purpose=_("Review the multi-sector plan"), obj=plan)
     if staff_of(actor) is None:
         raise AccessDenied(_("Only staff record a review."), code="role")
     require(held_on <= timezone.localdate(), "held_on", _("A review cannot be recorded in the future."))
@@ -250,7 +250,7 @@ def step_set_status(*, actor: Any, step_id: int, status: str) -> Step:
     version = step.goal.plan_version
     episode = version.plan.episode
     authorize(actor, episode.client_id, PLAN_CATEGORY, AccessAction.UPDATE,
-              purpose=str(_("Update progress of a plan step")), obj=step)
+              purpose=_("Update progress of a plan step"), obj=step)
     require(status in StepStatus.values, "status", _("Choose the status of the step."))
     if version.number != version.plan.current_version or not episode.is_open:
         raise IllegalTransition(_("Only steps of the current plan can change."), code="stale_version")

@@ -56,7 +56,7 @@ def referral_create(
     *, actor: Any, client_id: int, service_id: int, reason_for_referral: str = "", episode_id: int | None = None
 ) -> Referral:
     """Draft a referral of the client to a service, from the actor's organisation."""
-    authorize(actor, client_id, DataCategory.BASIC, AccessAction.CREATE, purpose=str(_("Draft a referral")))
+    authorize(actor, client_id, DataCategory.BASIC, AccessAction.CREATE, purpose=_("Draft a referral"))
     staff = staff_of(actor)
     if staff is None:
         raise AccessDenied(_("Only staff can refer a client."), code="role")
@@ -85,7 +85,7 @@ def referral_transition(
     if referral is None:
         raise _denied()
     authorize(actor, referral.client_id, DataCategory.BASIC, AccessAction.UPDATE,
-              purpose=str(_("Handle a referral")), obj=referral)
+              purpose=_("Handle a referral"), obj=referral)
     staff = staff_of(actor)
     if staff is None:
         raise AccessDenied(_("Only staff handle referrals."), code="role")
