@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "polku.accounts",
     "polku.web",
     "polku.demo",
+    "polku.synth",
 ]
 
 MIDDLEWARE = [

@@ -96,7 +96,59 @@ WORK_ABILITY_INDEX: dict[str, Any] = {
     ],
 }
 
-INSTRUMENTS: list[dict[str, Any]] = [WORK_ABILITY_SCORE, WORK_ABILITY_INDEX]
+LIFE_SITUATION_AREAS: list[tuple[str, str, str, str]] = [
+    ("physical_health", "Fyysinen terveys ja toimintakyky", "Fysisk hälsa och funktionsförmåga",
+     "Physical health and functioning"),
+    ("mental_health", "Mielenterveys ja jaksaminen", "Psykisk hälsa och ork", "Mental health and coping"),
+    ("substance_use", "Päihteiden käyttö", "Användning av rusmedel", "Substance use"),
+    ("housing", "Asuminen", "Boende", "Housing"),
+    ("debt", "Raha-asiat ja velat", "Ekonomi och skulder", "Money and debts"),
+    ("skills_language", "Osaaminen ja kielitaito", "Kompetens och språkkunskaper", "Skills and language"),
+    ("caring_duties", "Hoivavastuut", "Omsorgsansvar", "Caring duties"),
+    ("motivation", "Voimavarat ja motivaatio", "Resurser och motivation", "Resources and motivation"),
+]
+
+LIFE_SITUATION_SCALE = {
+    "0": {"fi": "ei lainkaan", "sv": "inte alls", "en": "not at all"},
+    "1": {"fi": "vähän", "sv": "lite", "en": "a little"},
+    "2": {"fi": "selvästi", "sv": "tydligt", "en": "clearly"},
+    "3": {"fi": "hyvin paljon", "sv": "mycket", "en": "very much"},
+}
+
+#: Polku's own life-situation mapping: how much each area currently stands in the way of work or study
+#: (0 not at all, 1 a little, 2 clearly, 3 very much). Not a validated scale; its wording is Polku's own.
+LIFE_SITUATION: dict[str, Any] = {
+    "code": "life-situation",
+    "name_fi": "Elämäntilanteen kartoitus (Polku)",
+    "name_sv": "Kartläggning av livssituationen (Polku)",
+    "name_en": "Life situation mapping (Polku)",
+    "description_fi": "Kuinka paljon kukin elämänalue on nyt esteenä työlle tai opiskelulle.",
+    "description_sv": "Hur mycket varje livsområde just nu hindrar arbete eller studier.",
+    "description_en": "How much each area of life currently stands in the way of work or study.",
+    "data_category": "social",
+    "scoring_rule": "sum",
+    "higher_is_better": False,
+    "placeholder": False,
+    "bands": [
+        {"code": "low", "min": 0, "max": 4, "label_fi": "Vähän esteitä", "label_sv": "Få hinder",
+         "label_en": "Few barriers"},
+        {"code": "moderate", "min": 5, "max": 10, "label_fi": "Jonkin verran esteitä", "label_sv": "En del hinder",
+         "label_en": "Some barriers"},
+        {"code": "high", "min": 11, "max": 24, "label_fi": "Paljon esteitä", "label_sv": "Många hinder",
+         "label_en": "Many barriers"},
+    ],
+    "source": "Polku's own checklist of the barrier areas named in the joint-service literature; not validated.",
+    "items": [
+        {"code": code, "position": position, "domain": "life_situation", "scale_min": 0, "scale_max": 3,
+         "text_fi": f"{fi}: kuinka paljon tämä on nyt esteenä työlle tai opiskelulle?",
+         "text_sv": f"{sv}: hur mycket hindrar detta arbete eller studier just nu?",
+         "text_en": f"{en}: how much does this stand in the way of work or study now?",
+         "scale_labels": LIFE_SITUATION_SCALE}
+        for position, (code, fi, sv, en) in enumerate(LIFE_SITUATION_AREAS, start=1)
+    ],
+}
+
+INSTRUMENTS: list[dict[str, Any]] = [WORK_ABILITY_SCORE, WORK_ABILITY_INDEX, LIFE_SITUATION]
 
 
 def sync_instruments(instrument_model: Any, item_model: Any) -> None:

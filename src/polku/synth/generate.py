@@ -1,0 +1,220 @@
+"""``polku synth``: fill the database with a synthetic region and write its truth apart."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from django.contrib.auth import get_user_model
+from django.db import connection, transaction
+from django.utils import timezone
+
+from polku.assessments.models import Instrument
+from polku.clients.models import Client
+from polku.core.dates import add_months
+from polku.organisations.models import Organisation
+
+from . import params as P
+from .names import NameBook
+from .region import Region, ensure_region
+from .simulate import Window, region_habits, simulate_chunk
+from .tables import MODELS, Context, build
+from .truth import TruthWriter
+from .writer import next_ids, reset_sequences, write
+
+CHUNK = 20_000  # clients simulated at once; fixed, so that a seed always gives the same region
+SINGLE_TRANSACTION_LIMIT = 200_000
+
+
+class SynthError(ValueError):
+    """Arguments that cannot make a region; nothing was written."""
+
+
+@dataclass
+class Options:
+    clients: int
+    seed: int = 1
+    months: int = 36
+    start: dt.date | None = None
+    hidden_confounding: float = 0.0
+    truth_out: Path | None = None
+    mode: str = "new"  # new | append | replace
+
+    def window(self, today: dt.date) -> Window:
+        start = self.start or add_months(today.replace(day=1), -self.months)
+        return Window(start.replace(day=1), self.months)
+
+
+def parse_start(text: str | None) -> dt.date | None:
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise SynthError(f"--start must be a date as YYYY-MM-DD, not {text!r}") from None
+
+
+def validate(options: Options, today: dt.date) -> Window:
+    if options.clients < 1:
+        raise SynthError("--clients must be a positive whole number")
+    if options.clients > 5_000_000:
+        raise SynthError("--clients may be at most 5,000,000")
+    if not 1 <= options.months <= 120:
+        raise SynthError("--months must be between 1 and 120")
+    if not 0 <= options.hidden_confounding <= 5:
+        raise SynthError("--hidden-confounding must be between 0 and 5")
+    if options.seed < 0:
+        raise SynthError("--seed must not be negative")
+    window = options.window(today)
+    if window.date(window.end_day).astype(object) > today:
+        raise SynthError("the history would reach past today; choose an earlier --start or fewer --months")
+    if window.start.year < 1950:
+        raise SynthError("--start must be in 1950 or later")
+    has_data = Organisation.objects.exists() or Client.objects.exists()
+    if has_data and options.mode == "new":
+        raise SynthError("the database already has data: add --append to add clients to it or --replace to replace it")
+    return window
+
+
+def _instruments() -> dict[str, tuple[int, list[int]]]:
+    out = {}
+    for code in ("work-ability-score", "life-situation"):
+        instrument = Instrument.objects.get(code=code)
+        out[code] = (instrument.pk, list(instrument.items.order_by("position").values_list("pk", flat=True)))
+    return out
+
+
+def _pairs(members: list[Any]) -> np.ndarray:
+    return np.array([(m.pk, m.user_id) for m in members], dtype=np.int64).reshape(-1, 2)
+
+
+def _context(region: Region, window: Window, names: NameBook) -> Context:
+    variants = max(len(per_type) for per_type in region.services)
+    table = np.zeros((len(region.services), variants, 2), dtype=np.int64)
+    for t, per_type in enumerate(region.services):
+        for v in range(variants):
+            service = per_type[v % len(per_type)]
+            table[t, v] = (service.pk, service.provider_id)
+    receivers = {org: np.array([m.user_id for m in members]) for org, members in region.provider_workers.items()}
+    for key in ("social", "health"):  # the wellbeing county handles referrals to its own services
+        org = region.organisations[key]
+        pool = region.social_workers if key == "social" else region.health_professionals
+        receivers[org.pk] = np.array([m.user_id for m in pool])
+    birth_counts: dict[tuple[int, bool], int] = {}
+    existing = set(Client.objects.values_list("personal_identity_code", flat=True))
+    return Context(
+        window=window, next_id=next_ids(MODELS), birth_counts=birth_counts, existing_codes=existing,
+        employment_org=region.organisations["employment"].pk, social_org=region.organisations["social"].pk,
+        health_org=region.organisations["health"].pk, kela_org=region.organisations["kela"].pk,
+        coordinators=_pairs(region.coordinators), social_workers=_pairs(region.social_workers),
+        health_professionals=_pairs(region.health_professionals), kela_experts=_pairs(region.kela_experts),
+        receivers=receivers, service_table=table, instruments=_instruments(), names=names,
+    )
+
+
+def wipe() -> None:
+    """Remove every client, organisation and staff account (for ``--replace``), set-based."""
+    from django.apps import apps
+
+    models = [m for m in apps.get_models() if m.__module__.startswith("polku.")]
+    user_model = get_user_model()
+    staff_user_ids = list(user_model.objects.filter(staff__isnull=False).values_list("pk", flat=True)) + list(
+        user_model.objects.filter(client__isnull=False).values_list("pk", flat=True))
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            tables = ", ".join(connection.ops.quote_name(m._meta.db_table) for m in models)
+            cursor.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+        else:
+            for model in _child_first(models):
+                cursor.execute(f"DELETE FROM {connection.ops.quote_name(model._meta.db_table)}")  # noqa: S608
+    for start in range(0, len(staff_user_ids), 5000):
+        user_model.objects.filter(pk__in=staff_user_ids[start:start + 5000]).delete()
+
+
+def _child_first(models: list[Any]) -> list[Any]:
+    """Models ordered so that every model comes before the models it refers to."""
+    ordered: list[Any] = []
+    remaining = list(models)
+    while remaining:
+        for model in remaining:
+            referrers = [m for m in remaining if m is not model and any(
+                getattr(f, "related_model", None) is model for f in m._meta.concrete_fields)]
+            if not referrers:
+                ordered.append(model)
+                remaining.remove(model)
+                break
+        else:  # a cycle (none today): fall back to the given order
+            ordered += remaining
+            break
+    return ordered
+
+
+class Progress:
+    """A progress line on stderr: clients done, rate and time left."""
+
+    def __init__(self, total: int, stream: Any = None, enabled: bool = True) -> None:
+        self.total, self.done, self.started = total, 0, time.monotonic()
+        self.stream = stream or sys.stderr
+        self.enabled = enabled
+
+    def update(self, count: int) -> None:
+        self.done += count
+        if not self.enabled:
+            return
+        elapsed = time.monotonic() - self.started
+        rate = self.done / elapsed if elapsed else 0
+        left = (self.total - self.done) / rate if rate else 0
+        width = 30
+        filled = int(width * self.done / self.total)
+        self.stream.write(f"\rsynth [{'#' * filled}{'.' * (width - filled)}] {self.done:,}/{self.total:,} clients "
+                          f"{rate:,.0f}/s, {elapsed:,.0f}s elapsed, ~{left:,.0f}s left ")
+        if self.done >= self.total:
+            self.stream.write("\n")
+        self.stream.flush()
+
+
+def generate(options: Options, *, progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+    """Build the region. Raises :class:`SynthError` (before writing anything) on bad options."""
+    today = timezone.localdate()
+    window = validate(options, today)
+    started = time.monotonic()
+    names = NameBook()
+    single = options.clients <= SINGLE_TRANSACTION_LIMIT
+    outer = transaction.atomic() if single else contextlib.nullcontext()
+    with outer:
+        if options.mode == "replace":
+            wipe()
+        region = ensure_region(seed=options.seed, clients=options.clients)
+        ctx = _context(region, window, names)
+        habits = region_habits(np.random.default_rng([options.seed, 0]))
+        services_per_type = [len(s) for s in region.services]
+        truth = TruthWriter(options.truth_out, window)
+        counts: dict[str, int] = {}
+        for index, start in enumerate(range(0, options.clients, CHUNK)):
+            size = min(CHUNK, options.clients - start)
+            rng = np.random.default_rng([options.seed, 1, index])
+            history = simulate_chunk(rng, size, window, habits, services_per_type, options.hidden_confounding)
+            rows, chunk_truth = build(ctx, history, rng)
+            with transaction.atomic():
+                for table_rows in rows:
+                    counts[table_rows.model._meta.db_table] = counts.get(table_rows.model._meta.db_table, 0) + write(
+                        table_rows)
+            truth.add(history, chunk_truth)
+            if progress:
+                progress(size)
+        reset_sequences(MODELS)
+    parameters = {"clients": options.clients, "seed": options.seed, "months": options.months,
+                  "start": window.start.isoformat(), "end": window.date(window.end_day).astype(str),
+                  "hidden_confounding": options.hidden_confounding, "mode": options.mode,
+                  "database": connection.vendor, "segments": list(P.SEGMENT_CODES)}
+    summary = truth.close(parameters)
+    summary["rows"] = counts
+    summary["seconds"] = round(time.monotonic() - started, 2)
+    return summary

@@ -1,0 +1,111 @@
+"""Bulk writing of generated rows: PostgreSQL's COPY, or executemany on other databases (SQLite)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from typing import Any
+
+import numpy as np
+from django.core.management.color import no_style
+from django.db import connection
+
+from .tables import Rows
+
+
+def _is_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def _column_names(rows: Rows) -> list[str]:
+    fields = {f.attname: f.column for f in rows.model._meta.concrete_fields}
+    missing = set(rows.columns) - set(fields)
+    if missing:
+        raise ValueError(f"{rows.model.__name__}: unknown columns {sorted(missing)}")
+    return [fields[name] for name in rows.columns]
+
+
+def _copy_text(values: np.ndarray) -> list[str]:
+    """One column as COPY text values (``\\N`` for NULL)."""
+    if values.dtype.kind == "M":  # numpy datetimes are UTC
+        return [f"{v}+00" for v in values.astype(str)]
+    if values.dtype.kind == "b":
+        return ["t" if v else "f" for v in values]
+    if values.dtype.kind in "iuf":
+        return values.astype(str).tolist()
+    out = []
+    for v in values:
+        if v is None:
+            out.append("\\N")
+        elif isinstance(v, bool | np.bool_):
+            out.append("t" if v else "f")
+        elif isinstance(v, dt.date):
+            out.append(v.isoformat())
+        elif isinstance(v, np.datetime64):
+            out.append(f"{v}+00")
+        else:
+            text = str(v)
+            if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
+                text = text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+            out.append(text)
+    return out
+
+
+def _sqlite_value(values: np.ndarray) -> list[Any]:
+    if values.dtype.kind == "M":
+        return [str(v).replace("T", " ") for v in values.astype("datetime64[us]").astype(str)]
+    if values.dtype.kind in "biuf":
+        return values.tolist()
+    out = []
+    for v in values:
+        if isinstance(v, np.datetime64):
+            out.append(str(v.astype("datetime64[us]")).replace("T", " "))
+        elif isinstance(v, np.generic):
+            out.append(v.item())
+        else:
+            out.append(v)
+    return out
+
+
+def write(rows: Rows) -> int:
+    """Insert the rows of one table; returns how many."""
+    count = len(rows)
+    if not count:
+        return 0
+    table = rows.model._meta.db_table
+    names = _column_names(rows)
+    with connection.cursor() as cursor:
+        if _is_postgres():
+            columns = [_copy_text(np.asarray(values)) for values in rows.columns.values()]
+            buffer = io.StringIO()
+            buffer.writelines("\t".join(line) + "\n" for line in zip(*columns, strict=True))
+            quoted = ", ".join(connection.ops.quote_name(n) for n in names)
+            with cursor.cursor.copy(f"COPY {connection.ops.quote_name(table)} ({quoted}) FROM STDIN") as copy:
+                copy.write(buffer.getvalue())
+        else:
+            columns = [_sqlite_value(np.asarray(values)) for values in rows.columns.values()]
+            placeholders = ", ".join(["%s"] * len(names))
+            quoted = ", ".join(connection.ops.quote_name(n) for n in names)
+            cursor.executemany(f"INSERT INTO {connection.ops.quote_name(table)} ({quoted}) VALUES ({placeholders})",
+                               list(zip(*columns, strict=True)))
+    return count
+
+
+def reset_sequences(models: list[Any]) -> None:
+    """After inserting explicit ids, let the database hand out the next ones after them."""
+    statements = connection.ops.sequence_reset_sql(no_style(), models)
+    if statements:
+        with connection.cursor() as cursor:
+            for sql in statements:
+                cursor.execute(sql)
+
+
+def next_ids(models: list[Any]) -> dict[str, int]:
+    """For each table, the first free id (max + 1)."""
+    out = {}
+    with connection.cursor() as cursor:
+        for model in models:
+            table = connection.ops.quote_name(model._meta.db_table)
+            cursor.execute(f"SELECT COALESCE(MAX(id), 0) + 1 FROM {table}")  # noqa: S608 - table names from models
+            out[model._meta.db_table] = int(cursor.fetchone()[0])
+    return out
