@@ -110,12 +110,23 @@ def _context(region: Region, window: Window, names: NameBook) -> Context:
     birth_counts: dict[tuple[int, bool], int] = {}
     existing = set(Client.objects.values_list("personal_identity_code", flat=True))
     return Context(
-        window=window, next_id=next_ids(MODELS), birth_counts=birth_counts, existing_codes=existing,
-        employment_org=region.organisations["employment"].pk, social_org=region.organisations["social"].pk,
-        health_org=region.organisations["health"].pk, kela_org=region.organisations["kela"].pk,
-        coordinators=_pairs(region.coordinators), social_workers=_pairs(region.social_workers),
-        health_professionals=_pairs(region.health_professionals), kela_experts=_pairs(region.kela_experts),
-        receivers=receivers, service_table=table, instruments=_instruments(), names=names,
+        window=window,
+        next_id=next_ids(MODELS),
+        birth_counts=birth_counts,
+        existing_codes=existing,
+        employment_org=region.organisations["employment"].pk,
+        social_org=region.organisations["social"].pk,
+        health_org=region.organisations["health"].pk,
+        kela_org=region.organisations["kela"].pk,
+        coordinators=_pairs(region.coordinators),
+        social_workers=_pairs(region.social_workers),
+        health_professionals=_pairs(region.health_professionals),
+        kela_experts=_pairs(region.kela_experts),
+        receivers=receivers,
+        service_table=table,
+        instruments=_instruments(),
+        names=names,
+        business_ids={org.pk: org.business_id for org in region.organisations.values()},
     )
 
 
@@ -123,19 +134,22 @@ def wipe() -> None:
     """Remove every client, organisation and staff account (for ``--replace``), set-based."""
     from django.apps import apps
 
-    models = [m for m in apps.get_models() if m.__module__.startswith("polku.")]
+    keep = {"assessments.instrument", "assessments.instrumentitem"}  # reference data shipped by migrations
+    models = [m for m in apps.get_models() if m.__module__.startswith("polku.") and m._meta.label_lower not in keep]
     user_model = get_user_model()
     staff_user_ids = list(user_model.objects.filter(staff__isnull=False).values_list("pk", flat=True)) + list(
-        user_model.objects.filter(client__isnull=False).values_list("pk", flat=True))
+        user_model.objects.filter(client__isnull=False).values_list("pk", flat=True)
+    )
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # no pending checks may stand in TRUNCATE's way
             tables = ", ".join(connection.ops.quote_name(m._meta.db_table) for m in models)
             cursor.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
         else:
             for model in _child_first(models):
                 cursor.execute(f"DELETE FROM {connection.ops.quote_name(model._meta.db_table)}")  # noqa: S608
     for start in range(0, len(staff_user_ids), 5000):
-        user_model.objects.filter(pk__in=staff_user_ids[start:start + 5000]).delete()
+        user_model.objects.filter(pk__in=staff_user_ids[start : start + 5000]).delete()
 
 
 def _child_first(models: list[Any]) -> list[Any]:
@@ -144,8 +158,11 @@ def _child_first(models: list[Any]) -> list[Any]:
     remaining = list(models)
     while remaining:
         for model in remaining:
-            referrers = [m for m in remaining if m is not model and any(
-                getattr(f, "related_model", None) is model for f in m._meta.concrete_fields)]
+            referrers = [
+                m
+                for m in remaining
+                if m is not model and any(getattr(f, "related_model", None) is model for f in m._meta.concrete_fields)
+            ]
             if not referrers:
                 ordered.append(model)
                 remaining.remove(model)
@@ -173,8 +190,10 @@ class Progress:
         left = (self.total - self.done) / rate if rate else 0
         width = 30
         filled = int(width * self.done / self.total)
-        self.stream.write(f"\rsynth [{'#' * filled}{'.' * (width - filled)}] {self.done:,}/{self.total:,} clients "
-                          f"{rate:,.0f}/s, {elapsed:,.0f}s elapsed, ~{left:,.0f}s left ")
+        self.stream.write(
+            f"\rsynth [{'#' * filled}{'.' * (width - filled)}] {self.done:,}/{self.total:,} clients "
+            f"{rate:,.0f}/s, {elapsed:,.0f}s elapsed, ~{left:,.0f}s left "
+        )
         if self.done >= self.total:
             self.stream.write("\n")
         self.stream.flush()
@@ -205,15 +224,23 @@ def generate(options: Options, *, progress: Callable[[int], None] | None = None)
             with transaction.atomic():
                 for table_rows in rows:
                     counts[table_rows.model._meta.db_table] = counts.get(table_rows.model._meta.db_table, 0) + write(
-                        table_rows)
+                        table_rows
+                    )
             truth.add(history, chunk_truth)
             if progress:
                 progress(size)
         reset_sequences(MODELS)
-    parameters = {"clients": options.clients, "seed": options.seed, "months": options.months,
-                  "start": window.start.isoformat(), "end": window.date(window.end_day).astype(str),
-                  "hidden_confounding": options.hidden_confounding, "mode": options.mode,
-                  "database": connection.vendor, "segments": list(P.SEGMENT_CODES)}
+    parameters = {
+        "clients": options.clients,
+        "seed": options.seed,
+        "months": options.months,
+        "start": window.start.isoformat(),
+        "end": window.date(window.end_day).astype(str),
+        "hidden_confounding": options.hidden_confounding,
+        "mode": options.mode,
+        "database": connection.vendor,
+        "segments": list(P.SEGMENT_CODES),
+    }
     summary = truth.close(parameters)
     summary["rows"] = counts
     summary["seconds"] = round(time.monotonic() - started, 2)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from importlib import import_module
+from typing import Any
 
 import numpy as np
 
@@ -17,19 +18,21 @@ class _List:
     p: np.ndarray
 
     @classmethod
-    def of(cls, mapping: object) -> _List:
+    def of(cls, mapping: Any) -> _List:
         if isinstance(mapping, dict):
             names, weights = list(mapping), np.array(list(mapping.values()), dtype=float)
         else:
-            names, weights = list(mapping), np.ones(len(mapping))  # type: ignore[arg-type]
+            names, weights = list(mapping), np.ones(len(mapping))
         clean = [(n, w) for n, w in zip(names, weights, strict=True) if n.isprintable() and "\\t" not in n]
-        return cls(np.array([n for n, _ in clean], dtype=object), np.array([w for _, w in clean]) / sum(w for _, w in clean))
+        return cls(
+            np.array([n for n, _ in clean], dtype=object), np.array([w for _, w in clean]) / sum(w for _, w in clean)
+        )
 
     def draw(self, rng: np.random.Generator, count: int) -> np.ndarray:
         return self.names[rng.choice(len(self.names), size=count, p=self.p)]
 
 
-def _provider(locale: str) -> object:
+def _provider(locale: str) -> Any:
     return import_module(f"faker.providers.person.{locale}").Provider
 
 
@@ -42,8 +45,9 @@ class NameBook:
         merge = lambda attr: _List.of({n: 1.0 for prov in foreign for n in getattr(prov, attr)})  # noqa: E731
         self.foreign = (merge("first_names_female"), merge("first_names_male"), merge("last_names"))
 
-    def draw(self, rng: np.random.Generator, male: np.ndarray, swedish: np.ndarray,
-             foreign: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def draw(
+        self, rng: np.random.Generator, male: np.ndarray, swedish: np.ndarray, foreign: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
         n = len(male)
         first = np.empty(n, dtype=object)
         last = np.empty(n, dtype=object)

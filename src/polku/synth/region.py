@@ -17,31 +17,82 @@ from . import params as P
 
 K = OrganisationKind
 ORGANISATIONS: tuple[tuple[str, str, str, str, str], ...] = (
-    ("employment", K.EMPLOYMENT_SERVICES, "Järviseudun työllisyysalue", "Sjöregionens sysselsättningsområde",
-     "Lake Region Employment Area"),
-    ("social", K.SOCIAL_SERVICES, "Järviseudun hyvinvointialue, sosiaalipalvelut",
-     "Sjöregionens välfärdsområde, socialtjänster", "Lake Region Wellbeing County, social services"),
-    ("health", K.HEALTH_SERVICES, "Järviseudun hyvinvointialue, terveyspalvelut",
-     "Sjöregionens välfärdsområde, hälsotjänster", "Lake Region Wellbeing County, health services"),
+    (
+        "employment",
+        K.EMPLOYMENT_SERVICES,
+        "Järviseudun työllisyysalue",
+        "Sjöregionens sysselsättningsområde",
+        "Lake Region Employment Area",
+    ),
+    (
+        "social",
+        K.SOCIAL_SERVICES,
+        "Järviseudun hyvinvointialue, sosiaalipalvelut",
+        "Sjöregionens välfärdsområde, socialtjänster",
+        "Lake Region Wellbeing County, social services",
+    ),
+    (
+        "health",
+        K.HEALTH_SERVICES,
+        "Järviseudun hyvinvointialue, terveyspalvelut",
+        "Sjöregionens välfärdsområde, hälsotjänster",
+        "Lake Region Wellbeing County, health services",
+    ),
     ("kela", K.KELA, "Kela, Järviseudun palvelupiste", "FPA, Sjöregionens servicepunkt", "Kela, Lake Region office"),
-    ("rehab1", K.REHABILITATION_PROVIDER, "Kuntoutuskeskus Harju Oy", "Rehabiliteringscentret Harju Ab",
-     "Harju Rehabilitation Centre Ltd"),
-    ("rehab2", K.REHABILITATION_PROVIDER, "Työkykypalvelut Verso Oy", "Arbetsförmågetjänster Verso Ab",
-     "Verso Work Ability Services Ltd"),
-    ("rehab3", K.REHABILITATION_PROVIDER, "Kuntoutus Saarni Oy", "Rehabilitering Saarni Ab", "Saarni Rehabilitation Ltd"),
+    (
+        "rehab1",
+        K.REHABILITATION_PROVIDER,
+        "Kuntoutuskeskus Harju Oy",
+        "Rehabiliteringscentret Harju Ab",
+        "Harju Rehabilitation Centre Ltd",
+    ),
+    (
+        "rehab2",
+        K.REHABILITATION_PROVIDER,
+        "Työkykypalvelut Verso Oy",
+        "Arbetsförmågetjänster Verso Ab",
+        "Verso Work Ability Services Ltd",
+    ),
+    (
+        "rehab3",
+        K.REHABILITATION_PROVIDER,
+        "Kuntoutus Saarni Oy",
+        "Rehabilitering Saarni Ab",
+        "Saarni Rehabilitation Ltd",
+    ),
     ("ngo1", K.NGO, "Työpajayhdistys Kipinä ry", "Verkstadsföreningen Kipinä rf", "Kipinä Workshop Association"),
-    ("ngo2", K.NGO, "Mielenterveysyhdistys Tuki ry", "Föreningen för psykisk hälsa Tuki rf",
-     "Tuki Mental Health Association"),
+    (
+        "ngo2",
+        K.NGO,
+        "Mielenterveysyhdistys Tuki ry",
+        "Föreningen för psykisk hälsa Tuki rf",
+        "Tuki Mental Health Association",
+    ),
     ("ngo3", K.NGO, "Nuorten polku ry", "Ungas stig rf", "Youth Path Association"),
-    ("ngo4", K.NGO, "Monikulttuurinen yhdistys Silta ry", "Mångkulturella föreningen Silta rf",
-     "Silta Multicultural Association"),
+    (
+        "ngo4",
+        K.NGO,
+        "Monikulttuurinen yhdistys Silta ry",
+        "Mångkulturella föreningen Silta rf",
+        "Silta Multicultural Association",
+    ),
     ("se1", K.SOCIAL_ENTERPRISE, "Osuuskunta Kätevät", "Andelslaget Kätevät", "Kätevät Cooperative"),
     ("se2", K.SOCIAL_ENTERPRISE, "Kierto Oy", "Kierto Ab", "Kierto Ltd"),
     ("se3", K.SOCIAL_ENTERPRISE, "Puutyö Oksa Oy", "Träarbete Oksa Ab", "Oksa Woodwork Ltd"),
-    ("edu1", K.EDUCATION_PROVIDER, "Järviseudun ammattiopisto", "Sjöregionens yrkesinstitut",
-     "Lake Region Vocational College"),
-    ("edu2", K.EDUCATION_PROVIDER, "Aikuiskoulutuskeskus Taito", "Vuxenutbildningscentret Taito",
-     "Taito Adult Education Centre"),
+    (
+        "edu1",
+        K.EDUCATION_PROVIDER,
+        "Järviseudun ammattiopisto",
+        "Sjöregionens yrkesinstitut",
+        "Lake Region Vocational College",
+    ),
+    (
+        "edu2",
+        K.EDUCATION_PROVIDER,
+        "Aikuiskoulutuskeskus Taito",
+        "Vuxenutbildningscentret Taito",
+        "Taito Adult Education Centre",
+    ),
     ("emp1", K.EMPLOYER, "Logistiikka Kaari Oy", "Logistik Kaari Ab", "Kaari Logistics Ltd"),
     ("emp2", K.EMPLOYER, "Hoivapalvelut Lempi Oy", "Omsorgstjänster Lempi Ab", "Lempi Care Services Ltd"),
     ("emp3", K.EMPLOYER, "Rakennus Perusta Oy", "Byggnad Perusta Ab", "Perusta Construction Ltd"),
@@ -73,12 +124,15 @@ def _business_id(rng: random.Random) -> str:
 
 def staff_plan(clients: int) -> list[tuple[str, str, int]]:
     """(organisation key, role, how many) for a region of ``clients`` clients."""
-    plan = [("employment", StaffRole.COORDINATOR, max(3, clients // 150)),
-            ("social", StaffRole.SOCIAL_WORKER, max(2, clients // 300)),
-            ("health", StaffRole.HEALTH_PROFESSIONAL, max(2, clients // 400)),
-            ("kela", StaffRole.KELA_EXPERT, max(2, clients // 500)),
-            ("employment", StaffRole.MANAGER, 2), ("social", StaffRole.MANAGER, 1),
-            ("employment", StaffRole.ADMINISTRATOR, 1)]
+    plan: list[tuple[str, str, int]] = [
+        ("employment", StaffRole.COORDINATOR, max(3, clients // 150)),
+        ("social", StaffRole.SOCIAL_WORKER, max(2, clients // 300)),
+        ("health", StaffRole.HEALTH_PROFESSIONAL, max(2, clients // 400)),
+        ("kela", StaffRole.KELA_EXPERT, max(2, clients // 500)),
+        ("employment", StaffRole.MANAGER, 2),
+        ("social", StaffRole.MANAGER, 1),
+        ("employment", StaffRole.ADMINISTRATOR, 1),
+    ]
     for key, kind, *_ in ORGANISATIONS:
         if kind in (K.REHABILITATION_PROVIDER, K.NGO, K.SOCIAL_ENTERPRISE, K.EDUCATION_PROVIDER):
             plan.append((key, StaffRole.PROVIDER_WORKER, max(2, clients // 2000)))
@@ -106,11 +160,17 @@ def ensure_region(*, seed: int, clients: int) -> Region:
                 service, _ = Service.objects.get_or_create(
                     national_catalogue_id=f"synth:{st.code}:{provider_key}:{variant}",
                     defaults={
-                        "provider": orgs[provider_key], "service_class": st.service_class,
-                        "data_category": st.data_category, "name_fi": st.names[0] + place,
-                        "name_sv": st.names[1] + place, "name_en": st.names[2] + place,
-                        "description_fi": st.names[0], "description_sv": st.names[1], "description_en": st.names[2],
-                        "unit_cost": st.unit_cost, "cost_unit": st.cost_unit,
+                        "provider": orgs[provider_key],
+                        "service_class": st.service_class,
+                        "data_category": st.data_category,
+                        "name_fi": st.names[0] + place,
+                        "name_sv": st.names[1] + place,
+                        "name_en": st.names[2] + place,
+                        "description_fi": st.names[0],
+                        "description_sv": st.names[1],
+                        "description_en": st.names[2],
+                        "unit_cost": st.unit_cost,
+                        "cost_unit": st.cost_unit,
                         "capacity": max(5, st.capacity_per_1000 * max(clients, 1000) // 1000 // VARIANTS),
                         "languages": ["fi", "sv", "en"] if variant == 0 else ["fi"],
                         "municipality_codes": [m[0] for m in P.MUNICIPALITIES] if variant == 0 else [municipality[0]],
@@ -128,20 +188,27 @@ def ensure_region(*, seed: int, clients: int) -> Region:
         for number in range(count):
             username = f"synth-{key}-{role}-{number + 1}"
             if username not in existing:
-                user = user_model(username=username, first_name=role.replace("_", " ").title(),
-                                  last_name=f"{key.title()} {number + 1}", is_staff=role == StaffRole.ADMINISTRATOR)
+                user = user_model(
+                    username=username,
+                    first_name=role.replace("_", " ").title(),
+                    last_name=f"{key.title()} {number + 1}",
+                    is_staff=role == StaffRole.ADMINISTRATOR,
+                )
                 user.set_unusable_password()
                 new_users.append(user)
                 new_roles.append((key, role))
     created = user_model.objects.bulk_create(new_users, batch_size=2000)
     if created and created[0].pk is None:  # databases that do not return ids
-        by_name = dict(user_model.objects.filter(username__in=[u.username for u in new_users])
-                       .values_list("username", "pk"))
+        by_name = dict(
+            user_model.objects.filter(username__in=[u.username for u in new_users]).values_list("username", "pk")
+        )
         for user in created:
             user.pk = by_name[user.username]
     StaffMember.objects.bulk_create(
-        [StaffMember(user_id=user.pk, organisation=orgs[key], role=role) for user, (key, role) in zip(created, new_roles,
-                                                                                                     strict=True)],
+        [
+            StaffMember(user_id=user.pk, organisation=orgs[key], role=role)
+            for user, (key, role) in zip(created, new_roles, strict=True)
+        ],
         batch_size=2000,
     )
     for member in StaffMember.objects.filter(user__username__startswith="synth-").select_related("user").order_by("pk"):
@@ -149,10 +216,20 @@ def ensure_region(*, seed: int, clients: int) -> Region:
     providers: dict[int, list[StaffMember]] = {}
     for member in members.get(StaffRole.PROVIDER_WORKER, []):
         providers.setdefault(member.organisation_id, []).append(member)
-    return Region(orgs, services, members.get(StaffRole.COORDINATOR, []), members.get(StaffRole.SOCIAL_WORKER, []),
-                  members.get(StaffRole.HEALTH_PROFESSIONAL, []), members.get(StaffRole.KELA_EXPERT, []), providers)
+    return Region(
+        orgs,
+        services,
+        members.get(StaffRole.COORDINATOR, []),
+        members.get(StaffRole.SOCIAL_WORKER, []),
+        members.get(StaffRole.HEALTH_PROFESSIONAL, []),
+        members.get(StaffRole.KELA_EXPERT, []),
+        providers,
+    )
 
 
 def describe(region: Region) -> dict[str, Any]:
-    return {"organisations": len(region.organisations), "services": sum(len(s) for s in region.services),
-            "coordinators": len(region.coordinators)}
+    return {
+        "organisations": len(region.organisations),
+        "services": sum(len(s) for s in region.services),
+        "coordinators": len(region.coordinators),
+    }

@@ -86,7 +86,7 @@ def draw_population(rng: np.random.Generator, n: int, window: Window, hidden_str
     education = (rng.random(n)[:, None] > np.cumsum(edu_p, axis=1)).sum(axis=1)
     foreign = rng.random(n) < col("foreign_background")
     third_country = foreign & (rng.random(n) < 0.6)
-    swedish = ~foreign & (rng.random(n) < 0.05)
+    swedish = ~foreign & (rng.random(n) < P.SWEDISH_SPEAKERS)
     disability = rng.random(n) < col("disability")
     barrier_p = np.array([[s.barrier_prob.get(b, 0.04) for b in P.BARRIERS] for s in P.SEGMENTS])[segment]
     present = rng.random((n, len(P.BARRIERS))) < barrier_p
@@ -101,12 +101,33 @@ def draw_population(rng: np.random.Generator, n: int, window: Window, hidden_str
     month_len = np.diff(window.month_start)
     entry_day = window.month_start[entry_month] + (rng.random(n) * month_len[entry_month]).astype(np.int64)
     o = P.OUTCOME
-    base = (col("base_logodds") + o["barrier_severity"] * severity.sum(axis=1) + o["work_ability"] * (was - 5)
-            + o["age_over_50"] * np.maximum(age - 50, 0) + o["log_unemployment_years"] * np.log1p(unemployed_months / 12)
-            + o["isced_5_8"] * (education == 2) + o["isced_0_2"] * (education == 0)
-            + o["hidden"] * hidden_strength * hidden)
-    return Population(segment, male, age, education, foreign, third_country, swedish, disability, severity, was,
-                      unemployed_months, municipality, hidden, entry_day, base)
+    base = (
+        col("base_logodds")
+        + o["barrier_severity"] * severity.sum(axis=1)
+        + o["work_ability"] * (was - 5)
+        + o["age_over_50"] * np.maximum(age - 50, 0)
+        + o["log_unemployment_years"] * np.log1p(unemployed_months / 12)
+        + o["isced_5_8"] * (education == 2)
+        + o["isced_0_2"] * (education == 0)
+        + o["hidden"] * hidden_strength * hidden
+    )
+    return Population(
+        segment,
+        male,
+        age,
+        education,
+        foreign,
+        third_country,
+        swedish,
+        disability,
+        severity,
+        was,
+        unemployed_months,
+        municipality,
+        hidden,
+        entry_day,
+        base,
+    )
 
 
 def effect_matrix(pop: Population) -> tuple[np.ndarray, np.ndarray]:
@@ -129,7 +150,9 @@ def need_logits(pop: Population, habit: np.ndarray, hidden_strength: float) -> n
     for j, st in enumerate(P.SERVICE_TYPES):
         need = sum((pop.severity[:, P.B[b]] * v for b, v in st.need.items()), start=np.zeros(n))
         seg = np.array([st.segment_need.get(s.code, 0.0) for s in P.SEGMENTS])[pop.segment]
-        logits[:, j] = st.base_need + need + seg + habit[pop.municipality, j] + st.hidden_need * hidden_strength * pop.hidden
+        logits[:, j] = (
+            st.base_need + need + seg + habit[pop.municipality, j] + st.hidden_need * hidden_strength * pop.hidden
+        )
     return logits
 
 
@@ -182,17 +205,41 @@ def _effects_at(month: int, h: History, mask_sent_before: np.ndarray | None = No
     return total
 
 
-def simulate_chunk(rng: np.random.Generator, n: int, window: Window, habit: np.ndarray, services_per_type: list[int],
-                   hidden_strength: float) -> History:
+def simulate_chunk(
+    rng: np.random.Generator,
+    n: int,
+    window: Window,
+    habit: np.ndarray,
+    services_per_type: list[int],
+    hidden_strength: float,
+) -> History:
     pop = draw_population(rng, n, window, hidden_strength)
     during, after = effect_matrix(pop)
     logits = need_logits(pop, habit, hidden_strength)
     months = window.months
     end_day = window.end_day
     full = lambda v, dtype=np.int64: np.full((n, SLOTS), v, dtype=dtype)  # noqa: E731
-    h = History(pop, window, full(-1), full(0), full(-1), full(-1), full(-1), full(False, bool), full(False, bool),
-                full(-1), full(-1), full(END_NONE), np.zeros((n, months), dtype=np.int8), np.full(n, -1, np.int64),
-                np.full(n, -1, np.int64), np.full(n, "", dtype=object), np.zeros(n, bool), during, after)
+    h = History(
+        pop,
+        window,
+        full(-1),
+        full(0),
+        full(-1),
+        full(-1),
+        full(-1),
+        full(False, bool),
+        full(False, bool),
+        full(-1),
+        full(-1),
+        full(END_NONE),
+        np.zeros((n, months), dtype=np.int8),
+        np.full(n, -1, np.int64),
+        np.full(n, -1, np.int64),
+        np.full(n, "", dtype=object),
+        np.zeros(n, bool),
+        during,
+        after,
+    )
     entry_month = window.month_of(pop.entry_day)
     # The first referral goes out during the mapping period.
     next_ref = pop.entry_day + rng.integers(10, 80, n)
@@ -223,8 +270,11 @@ def simulate_chunk(rng: np.random.Generator, n: int, window: Window, habit: np.n
             h.ref_service[idx, s] = (rng.random(idx.size) * np.array(services_per_type)[choice]).astype(np.int64)
             h.ref_sent[idx, s] = sent
             u = rng.random(idx.size)
-            outcome = np.where(u < P.REFERRAL_UNANSWERED, UNANSWERED,
-                               np.where(u < P.REFERRAL_UNANSWERED + P.REFERRAL_DECLINED, DECLINED, ANSWERED))
+            outcome = np.where(
+                u < P.REFERRAL_UNANSWERED,
+                UNANSWERED,
+                np.where(u < P.REFERRAL_UNANSWERED + P.REFERRAL_DECLINED, DECLINED, ANSWERED),
+            )
             received = sent + rng.integers(0, 6, idx.size)
             decided = received + rng.integers(0, 10, idx.size)
             wait = np.round(rng.exponential(waits[choice])).astype(np.int64)
@@ -319,7 +369,9 @@ def _close_referrals(h: History, mask: np.ndarray, day: np.ndarray) -> None:
         h.ref_type[never, s] = -1
 
 
-def truth_probabilities(h: History, as_of_month: np.ndarray, horizons: tuple[int, ...] = (6, 12)) -> dict[int, np.ndarray]:
+def truth_probabilities(
+    h: History, as_of_month: np.ndarray, horizons: tuple[int, ...] = (6, 12)
+) -> dict[int, np.ndarray]:
     """True P(employed on the open market ``k`` months after ``as_of_month``), given the situation then:
     employed or not, and the services already referred (with their planned schedule). A two-state Markov
     chain over months with the generator's own hazards."""
@@ -386,5 +438,13 @@ def region_habits(rng: np.random.Generator) -> np.ndarray:
     return rng.normal(0, 0.5, size=(len(P.MUNICIPALITIES), len(P.SERVICE_TYPES)))
 
 
-__all__: list[Any] = ["History", "Population", "Window", "simulate_chunk", "truth_probabilities",
-                      "true_service_effects", "observed_employed_after", "region_habits"]
+__all__: list[Any] = [
+    "History",
+    "Population",
+    "Window",
+    "observed_employed_after",
+    "region_habits",
+    "simulate_chunk",
+    "true_service_effects",
+    "truth_probabilities",
+]

@@ -29,13 +29,30 @@ from .simulate import (
     History,
 )
 
-MODELS = [Client, JointServiceEpisode, EpisodeParticipant, Consent, EmploymentStatusPeriod, Referral,
-          ReferralTransition, Plan, PlanVersion, Goal, Step, PlanSignoff, PlanReview, Assessment, AssessmentAnswer]
+MODELS = [
+    Client,
+    JointServiceEpisode,
+    EpisodeParticipant,
+    Consent,
+    EmploymentStatusPeriod,
+    Referral,
+    ReferralTransition,
+    Plan,
+    PlanVersion,
+    Goal,
+    Step,
+    PlanSignoff,
+    PlanReview,
+    Assessment,
+    AssessmentAnswer,
+]
 EDUCATION = np.array(["isced_0_2", "isced_3_4", "isced_5_8"], dtype=object)
 CENTURY_SIGNS = {1900: "-YXWVU", 2000: "ABCDEF"}
 CHECK = "0123456789ABCDEFHJKLMNPRSTUVWXY"
 UTC_OFFSET_HOURS = 2
-SERVICE_CATEGORY = np.array([st.data_category for st in P.SERVICE_TYPES], dtype=object)  # times of day are drawn in Finnish office hours and stored in UTC
+SERVICE_CATEGORY = np.array(
+    [st.data_category for st in P.SERVICE_TYPES], dtype=object
+)  # times of day are drawn in Finnish office hours and stored in UTC
 
 
 @dataclass
@@ -69,6 +86,7 @@ class Context:
     service_table: np.ndarray  # (types, variants, 2): service id and provider id; variants padded by repetition
     instruments: dict[str, tuple[int, list[int]]]  # code → (instrument id, item ids)
     names: NameBook
+    business_ids: dict[int, str]  # organisation id → Y-tunnus (the truth names organisations by it)
 
     def ids(self, model: Any, count: int) -> np.ndarray:
         start = self.next_id[model._meta.db_table]
@@ -150,18 +168,35 @@ def build(ctx: Context, h: History, rng: np.random.Generator) -> tuple[list[Rows
     created = _stamps(ctx, pop.entry_day, rng)
     municipality = np.array([m[0] for m in P.MUNICIPALITIES], dtype=object)[pop.municipality]
     homeless = pop.severity[:, P.B["housing"]] == 3
-    rows_out.append(Rows(Client, {
-        "id": client_ids, "personal_identity_code": hetu, "birth_date": birth.astype(object),
-        "legal_sex": np.where(pop.male, "male", "female").astype(object), "gender": gender,
-        "first_name": first, "last_name": last, "preferred_language": language,
-        "municipality_code": municipality, "phone": np.full(n, "", dtype=object),
-        "email": np.full(n, "", dtype=object), "address": np.full(n, "", dtype=object),
-        "education_level": np.where(rng.random(n) < 0.95, EDUCATION[pop.education], "not_stated"),
-        "foreign_background": yes_no(pop.foreign, 0.97), "third_country_national": yes_no(pop.third_country, 0.9),
-        "minority": yes_no(rng.random(n) < 0.01, 0.6), "disability": yes_no(pop.disability, 0.8),
-        "homeless": yes_no(homeless, 0.85), "user_id": np.full(n, None, dtype=object),
-        "created_at": created, "updated_at": created, "version": np.ones(n, np.int64),
-    }))
+    rows_out.append(
+        Rows(
+            Client,
+            {
+                "id": client_ids,
+                "personal_identity_code": hetu,
+                "birth_date": birth.astype(object),
+                "legal_sex": np.where(pop.male, "male", "female").astype(object),
+                "gender": gender,
+                "first_name": first,
+                "last_name": last,
+                "preferred_language": language,
+                "municipality_code": municipality,
+                "phone": np.full(n, "", dtype=object),
+                "email": np.full(n, "", dtype=object),
+                "address": np.full(n, "", dtype=object),
+                "education_level": np.where(rng.random(n) < 0.95, EDUCATION[pop.education], "not_stated"),
+                "foreign_background": yes_no(pop.foreign, 0.97),
+                "third_country_national": yes_no(pop.third_country, 0.9),
+                "minority": yes_no(rng.random(n) < 0.01, 0.6),
+                "disability": yes_no(pop.disability, 0.8),
+                "homeless": yes_no(homeless, 0.85),
+                "user_id": np.full(n, None, dtype=object),
+                "created_at": created,
+                "updated_at": created,
+                "version": np.ones(n, np.int64),
+            },
+        )
+    )
 
     # Episodes and participants ----------------------------------------------------------------------------
     episode_ids = ctx.ids(JointServiceEpisode, n)
@@ -173,22 +208,36 @@ def build(ctx: Context, h: History, rng: np.random.Generator) -> tuple[list[Rows
     has_plan = (plan_day <= end_day) & (~closed | (plan_day < h.episode_end))
     status = np.where(closed, "closed", np.where(has_plan, "active", "mapping")).astype(object)
     coordinator = ctx.coordinators[rng.integers(0, len(ctx.coordinators), n)]
-    rows_out.append(Rows(JointServiceEpisode, {
-        "id": episode_ids, "client_id": client_ids, "status": status, "start_date": start_dates.astype(object),
-        "mapping_period_end": mapping_end.astype(object),
-        "end_date": _none_where(_dates(ctx, np.maximum(h.episode_end, 0)), ~closed),
-        "end_reason": np.where(closed, h.end_reason, "").astype(object), "end_notes": np.full(n, "", dtype=object),
-        "opened_by_id": coordinator[:, 1], "created_at": created, "version": np.where(closed, 2, 1),
-    }))
+    rows_out.append(
+        Rows(
+            JointServiceEpisode,
+            {
+                "id": episode_ids,
+                "client_id": client_ids,
+                "status": status,
+                "start_date": start_dates.astype(object),
+                "mapping_period_end": mapping_end.astype(object),
+                "end_date": _none_where(_dates(ctx, np.maximum(h.episode_end, 0)), ~closed),
+                "end_reason": np.where(closed, h.end_reason, "").astype(object),
+                "end_notes": np.full(n, "", dtype=object),
+                "opened_by_id": coordinator[:, 1],
+                "created_at": created,
+                "version": np.where(closed, 2, 1),
+            },
+        )
+    )
     sev = pop.severity
-    with_social = (sev[:, [P.B["mental_health"], P.B["substance_use"], P.B["housing"], P.B["debt"],
-                           P.B["motivation"]]] >= 2).any(axis=1)
+    with_social = (
+        sev[:, [P.B["mental_health"], P.B["substance_use"], P.B["housing"], P.B["debt"], P.B["motivation"]]] >= 2
+    ).any(axis=1)
     with_health = (sev[:, [P.B["physical_health"], P.B["mental_health"]]] >= 2).any(axis=1)
     with_kela = (sev[:, P.B["physical_health"]] >= 2) & (rng.random(n) < 0.6)
-    parts: list[tuple[np.ndarray, int, np.ndarray]] = [(np.ones(n, bool), ctx.employment_org, coordinator)]
-    for mask, org, pool in ((with_social, ctx.social_org, ctx.social_workers),
-                            (with_health, ctx.health_org, ctx.health_professionals),
-                            (with_kela, ctx.kela_org, ctx.kela_experts)):
+    parts: list[tuple[Any, int, np.ndarray]] = [(np.ones(n, bool), ctx.employment_org, coordinator)]
+    for mask, org, pool in (
+        (with_social, ctx.social_org, ctx.social_workers),
+        (with_health, ctx.health_org, ctx.health_professionals),
+        (with_kela, ctx.kela_org, ctx.kela_experts),
+    ):
         parts.append((mask, org, pool[rng.integers(0, len(pool), n)]))
     p_episode, p_org, p_staff, p_user = [], [], [], []
     for mask, org, people in parts:
@@ -198,15 +247,27 @@ def build(ctx: Context, h: History, rng: np.random.Generator) -> tuple[list[Rows
         p_user.append(people[mask, 1])
     part_client = np.concatenate(p_episode)
     part_org = np.concatenate(p_org)
-    rows_out.append(Rows(EpisodeParticipant, {
-        "id": ctx.ids(EpisodeParticipant, len(part_client)), "episode_id": episode_ids[part_client],
-        "organisation_id": part_org, "responsible_person_id": np.concatenate(p_staff),
-        "joined_on": start_dates[part_client].astype(object), "left_on": np.full(len(part_client), None, dtype=object),
-    }))
+    rows_out.append(
+        Rows(
+            EpisodeParticipant,
+            {
+                "id": ctx.ids(EpisodeParticipant, len(part_client)),
+                "episode_id": episode_ids[part_client],
+                "organisation_id": part_org,
+                "responsible_person_id": np.concatenate(p_staff),
+                "joined_on": start_dates[part_client].astype(object),
+                "left_on": np.full(len(part_client), None, dtype=object),
+            },
+        )
+    )
 
     # Consents: each participant for its categories; each provider a referral goes to, for its category.
-    org_categories = {ctx.employment_org: ("employment", "benefits"), ctx.social_org: ("social",),
-                      ctx.health_org: ("health",), ctx.kela_org: ("benefits", "rehabilitation")}
+    org_categories = {
+        ctx.employment_org: ("employment", "benefits"),
+        ctx.social_org: ("social",),
+        ctx.health_org: ("health",),
+        ctx.kela_org: ("benefits", "rehabilitation"),
+    }
     c_client, c_org, c_cat, c_from = [], [], [], []
     for org, categories in org_categories.items():
         sel = part_client[part_org == org]
@@ -242,17 +303,31 @@ def build(ctx: Context, h: History, rng: np.random.Generator) -> tuple[list[Rows
     revoked &= revoked_day <= end_day
     from_stamp = _stamps(ctx, cfrom, rng)
     recorder = coordinator[cc, 1]
-    rows_out.append(Rows(Consent, {
-        "id": ctx.ids(Consent, m), "client_id": client_ids[cc], "organisation_id": co, "category": ccat,
-        "purpose": np.full(m, "Monialainen yhteispalvelu", dtype=object), "valid_from": from_stamp,
-        "valid_to": _none_where(_stamps(ctx, valid_to_day, rng), ~limited), "method": np.where(
-            rng.random(m) < 0.7, "in_person", "signed_form").astype(object),
-        "recorded_by_id": recorder, "recorded_at": from_stamp,
-        "revoked_at": _none_where(_stamps(ctx, revoked_day, rng), ~revoked),
-        "revoked_by_id": _none_where(recorder, ~revoked),
-        "revoke_reason": np.where(revoked, "Asiakkaan pyynnöstä", "").astype(object),
-    }))
-    consent_truth = {"client": cc, "organisation": co, "valid_to_day": np.where(limited & ~revoked, valid_to_day, -1)}
+    rows_out.append(
+        Rows(
+            Consent,
+            {
+                "id": ctx.ids(Consent, m),
+                "client_id": client_ids[cc],
+                "organisation_id": co,
+                "category": ccat,
+                "purpose": np.full(m, "Monialainen yhteispalvelu", dtype=object),
+                "valid_from": from_stamp,
+                "valid_to": _none_where(_stamps(ctx, valid_to_day, rng), ~limited),
+                "method": np.where(rng.random(m) < 0.7, "in_person", "signed_form").astype(object),
+                "recorded_by_id": recorder,
+                "recorded_at": from_stamp,
+                "revoked_at": _none_where(_stamps(ctx, revoked_day, rng), ~revoked),
+                "revoked_by_id": _none_where(recorder, ~revoked),
+                "revoke_reason": np.where(revoked, "Asiakkaan pyynnöstä", "").astype(object),
+            },
+        )
+    )
+    consent_truth = {
+        "client": cc,
+        "organisation": np.array([ctx.business_ids.get(int(o), str(o)) for o in co], dtype=object),
+        "valid_to_day": np.where(limited & ~revoked, valid_to_day, -1),
+    }
 
     # Employment-status periods from the monthly statuses -------------------------------------------------
     rows_out.append(_periods(ctx, h, client_ids, rng))
@@ -262,16 +337,25 @@ def build(ctx: Context, h: History, rng: np.random.Generator) -> tuple[list[Rows
     rows_out += [referral_rows, transition_rows]
 
     # Plans ------------------------------------------------------------------------------------------------
-    plan_rows, plan_truth = _plans(ctx, h, episode_ids, coordinator, plan_day, has_plan, part_client, part_org,
-                                   np.concatenate(p_user), rng)
+    plan_rows, plan_truth = _plans(
+        ctx, h, episode_ids, coordinator, plan_day, has_plan, part_client, part_org, np.concatenate(p_user), rng
+    )
     rows_out += plan_rows
 
     # Assessments ------------------------------------------------------------------------------------------
     rows_out += _assessments(ctx, h, client_ids, episode_ids, rng)
 
-    truth = {"client_ids": client_ids, "hetu": hetu, "episode_ids": episode_ids, "status": status,
-             "mapping_end_day": (mapping_end - np.datetime64(w.start, "D")).astype(np.int64), "has_plan": has_plan,
-             "consents": consent_truth, "referrals": referral_truth, "plans": plan_truth}
+    truth = {
+        "client_ids": client_ids,
+        "hetu": hetu,
+        "episode_ids": episode_ids,
+        "status": status,
+        "mapping_end_day": (mapping_end - np.datetime64(w.start, "D")).astype(np.int64),
+        "has_plan": has_plan,
+        "consents": consent_truth,
+        "referrals": referral_truth,
+        "plans": plan_truth,
+    }
     return rows_out, truth
 
 
@@ -301,7 +385,9 @@ def _periods(ctx: Context, h: History, client_ids: np.ndarray, rng: np.random.Ge
     first = mi == entry_month[ci]
     before = h.pop.entry_day[ci] - np.round(h.pop.unemployed_months[ci] * 30.4).astype(np.int64)
     start_day = np.where(first & (codes == 0), before, np.where(first, h.pop.entry_day[ci], start_day))
-    employed_first = (codes == 1) & (h.employed_day[ci] >= w.month_start[mi]) & (h.employed_day[ci] < w.month_start[mi + 1])
+    employed_first = (
+        (codes == 1) & (h.employed_day[ci] >= w.month_start[mi]) & (h.employed_day[ci] < w.month_start[mi + 1])
+    )
     start_day = np.where(employed_first, h.employed_day[ci], start_day)
     # Each run ends the day before the next one starts; the last stays open.
     nxt_same_client = np.append(ci[1:] == ci[:-1], False)
@@ -309,16 +395,27 @@ def _periods(ctx: Context, h: History, client_ids: np.ndarray, rng: np.random.Ge
     end_day = np.where(nxt_same_client & (end_day < start_day), start_day, end_day)
     # A period before entry that is followed by another status on the entry day itself.
     k = len(ci)
-    return Rows(EmploymentStatusPeriod, {
-        "id": ctx.ids(EmploymentStatusPeriod, k), "client_id": client_ids[ci],
-        "status": np.array(STATUS_CODES, dtype=object)[codes], "start_date": _dates(ctx, start_day),
-        "end_date": _none_where(_dates(ctx, np.maximum(end_day, 0)), end_day < 0),
-        "source": np.full(k, "register", dtype=object),
-    })
+    return Rows(
+        EmploymentStatusPeriod,
+        {
+            "id": ctx.ids(EmploymentStatusPeriod, k),
+            "client_id": client_ids[ci],
+            "status": np.array(STATUS_CODES, dtype=object)[codes],
+            "start_date": _dates(ctx, start_day),
+            "end_date": _none_where(_dates(ctx, np.maximum(end_day, 0)), end_day < 0),
+            "source": np.full(k, "register", dtype=object),
+        },
+    )
 
 
-def _referrals(ctx: Context, h: History, client_ids: np.ndarray, episode_ids: np.ndarray, coordinator: np.ndarray,
-               rng: np.random.Generator) -> tuple[Rows, Rows, dict[str, Any]]:
+def _referrals(
+    ctx: Context,
+    h: History,
+    client_ids: np.ndarray,
+    episode_ids: np.ndarray,
+    coordinator: np.ndarray,
+    rng: np.random.Generator,
+) -> tuple[Rows, Rows, dict[str, Any]]:
     end_day = ctx.window.end_day
     ci, si = np.nonzero(h.ref_type >= 0)
     k = len(ci)
@@ -356,18 +453,34 @@ def _referrals(ctx: Context, h: History, client_ids: np.ndarray, episode_ids: np
     reason = np.where(status == "declined", "Ei tilaa tai ei sopiva palvelu", "").astype(object)
     reason = np.where(status == "interrupted", "Palvelu keskeytyi", reason)
     reason = np.where(status == "cancelled", "Lähete peruttiin", reason)
-    last_change = np.where(ended, end_s, np.where(vis(start), start_s, np.where(vis(decided), decided_s,
-                           np.where(vis(received), received_s, sent_s))))
-    rows = Rows(Referral, {
-        "id": ids, "client_id": client_ids[ci], "episode_id": episode_ids[ci], "service_id": chosen[:, 0],
-        "sending_organisation_id": np.full(k, ctx.employment_org), "receiving_organisation_id": chosen[:, 1],
-        "created_by_id": sender_user, "status": status,
-        "reason_for_referral": np.full(k, "Tuki työllistymiseen", dtype=object), "status_reason": reason,
-        "created_at": created_stamp, "sent_at": sent_s,
-        "received_at": _none_where(received_s, ~vis(received)), "decided_at": _none_where(decided_s, ~vis(decided)),
-        "started_at": _none_where(start_s, ~vis(start)), "ended_at": _none_where(end_s, ~ended),
-        "status_changed_at": last_change, "version": np.ones(k, np.int64),
-    })
+    last_change = np.where(
+        ended,
+        end_s,
+        np.where(vis(start), start_s, np.where(vis(decided), decided_s, np.where(vis(received), received_s, sent_s))),
+    )
+    rows = Rows(
+        Referral,
+        {
+            "id": ids,
+            "client_id": client_ids[ci],
+            "episode_id": episode_ids[ci],
+            "service_id": chosen[:, 0],
+            "sending_organisation_id": np.full(k, ctx.employment_org),
+            "receiving_organisation_id": chosen[:, 1],
+            "created_by_id": sender_user,
+            "status": status,
+            "reason_for_referral": np.full(k, "Tuki työllistymiseen", dtype=object),
+            "status_reason": reason,
+            "created_at": created_stamp,
+            "sent_at": sent_s,
+            "received_at": _none_where(received_s, ~vis(received)),
+            "decided_at": _none_where(decided_s, ~vis(decided)),
+            "started_at": _none_where(start_s, ~vis(start)),
+            "ended_at": _none_where(end_s, ~ended),
+            "status_changed_at": last_change,
+            "version": np.ones(k, np.int64),
+        },
+    )
     # Transitions: every step on the way, with its time and its actor.
     steps: list[tuple[np.ndarray, str, str, np.ndarray, np.ndarray, np.ndarray]] = [
         (np.ones(k, bool), "", "draft", created_stamp, sender_user, np.full(k, "", dtype=object)),
@@ -376,14 +489,25 @@ def _referrals(ctx: Context, h: History, client_ids: np.ndarray, episode_ids: np
     ]
     for name in ("accepted", "waitlisted", "declined"):
         steps.append((vis(decided) & (decision == name), "received", name, decided_s, receiver_user, reason))
-    steps.append((waitlist_then_accept, "waitlisted", "accepted", accepted_after_wait_s, receiver_user,
-                  np.full(k, "", dtype=object)))
+    steps.append(
+        (
+            waitlist_then_accept,
+            "waitlisted",
+            "accepted",
+            accepted_after_wait_s,
+            receiver_user,
+            np.full(k, "", dtype=object),
+        )
+    )
     steps.append((vis(start), "accepted", "started", start_s, receiver_user, np.full(k, "", dtype=object)))
     for kind, name in ((END_COMPLETED, "completed"), (END_INTERRUPTED, "interrupted")):
         steps.append((ended & (end_kind == kind), "started", name, end_s, receiver_user, reason))
     cancelled = ended & (end_kind == END_CANCELLED)
-    before_cancel = np.where(vis(decided) & ~declined, np.where(waitlisted, "waitlisted", "accepted"),
-                             np.where(vis(received), "received", "sent")).astype(object)
+    before_cancel = np.where(
+        vis(decided) & ~declined,
+        np.where(waitlisted, "waitlisted", "accepted"),
+        np.where(vis(received), "received", "sent"),
+    ).astype(object)
     t_ref, t_from, t_to, t_at, t_by, t_reason = [], [], [], [], [], []
     for mask, frm, to, at, by, why in steps:
         idx = np.nonzero(mask)[0]
@@ -401,19 +525,43 @@ def _referrals(ctx: Context, h: History, client_ids: np.ndarray, episode_ids: np
     t_by.append(sender_user[idx])
     t_reason.append(reason[idx])
     total = sum(len(x) for x in t_ref)
-    transitions = Rows(ReferralTransition, {
-        "id": ctx.ids(ReferralTransition, total), "referral_id": np.concatenate(t_ref),
-        "from_status": np.concatenate(t_from), "to_status": np.concatenate(t_to), "at": np.concatenate(t_at),
-        "by_id": np.concatenate(t_by), "reason": np.concatenate(t_reason),
-    })
-    truth = {"client_index": ci, "slot": si, "id": ids, "status": status, "sent": sent, "decided": decided,
-             "end": np.where(ended, end, -1), "type": types}
+    transitions = Rows(
+        ReferralTransition,
+        {
+            "id": ctx.ids(ReferralTransition, total),
+            "referral_id": np.concatenate(t_ref),
+            "from_status": np.concatenate(t_from),
+            "to_status": np.concatenate(t_to),
+            "at": np.concatenate(t_at),
+            "by_id": np.concatenate(t_by),
+            "reason": np.concatenate(t_reason),
+        },
+    )
+    truth = {
+        "client_index": ci,
+        "slot": si,
+        "id": ids,
+        "status": status,
+        "sent": sent,
+        "decided": decided,
+        "end": np.where(ended, end, -1),
+        "type": types,
+    }
     return rows, transitions, truth
 
 
-def _plans(ctx: Context, h: History, episode_ids: np.ndarray, coordinator: np.ndarray, plan_day: np.ndarray,
-           has_plan: np.ndarray, part_client: np.ndarray, part_org: np.ndarray, part_user: np.ndarray,
-           rng: np.random.Generator) -> tuple[list[Rows], dict[str, Any]]:
+def _plans(
+    ctx: Context,
+    h: History,
+    episode_ids: np.ndarray,
+    coordinator: np.ndarray,
+    plan_day: np.ndarray,
+    has_plan: np.ndarray,
+    part_client: np.ndarray,
+    part_org: np.ndarray,
+    part_user: np.ndarray,
+    rng: np.random.Generator,
+) -> tuple[list[Rows], dict[str, Any]]:
     w = ctx.window
     end_day = w.end_day
     idx = np.nonzero(has_plan)[0]
@@ -421,7 +569,6 @@ def _plans(ctx: Context, h: History, episode_ids: np.ndarray, coordinator: np.nd
     plan_ids = ctx.ids(Plan, k)
     last_day = np.where(h.episode_end[idx] >= 0, h.episode_end[idx], end_day)
     # Reviews every six months; a missed one stops the cycle (the plan is then overdue).
-    review_days: list[np.ndarray] = []
     due = plan_day[idx] + 182
     alive = np.ones(k, bool)
     reviewed_plan, reviewed_day = [], []
@@ -452,40 +599,68 @@ def _plans(ctx: Context, h: History, episode_ids: np.ndarray, coordinator: np.nd
     rehab = np.zeros(k, bool)
     for s in range(SLOTS):
         rehab |= h.ref_type[idx, s] == [st.code for st in P.SERVICE_TYPES].index("rehabilitative_work")
-    plans = Rows(Plan, {"id": plan_ids, "episode_id": episode_ids[idx], "current_version": versions_per_plan,
-                        "next_review_due": _dates(ctx, next_due), "created_at": created})
-    versions = Rows(PlanVersion, {
-        "id": version_ids, "plan_id": plan_ids[v_plan], "number": v_number,
-        "employment_goal": np.full(len(v_plan), "Työllistyminen avoimille työmarkkinoille", dtype=object),
-        "rehabilitative_work_goal": np.where(rehab[v_plan], "Arjen rytmi ja työelämävalmiudet", "").astype(object),
-        "follow_up": np.full(len(v_plan), "Seurantatapaaminen kuukausittain", dtype=object),
-        "change_summary": np.where(v_number > 1, "Tarkistettu suunnitelmaa", "").astype(object),
-        "created_by_id": user[v_plan], "created_at": _stamps(ctx, v_day, rng),
-    })
+    plans = Rows(
+        Plan,
+        {
+            "id": plan_ids,
+            "episode_id": episode_ids[idx],
+            "current_version": versions_per_plan,
+            "next_review_due": _dates(ctx, next_due),
+            "created_at": created,
+        },
+    )
+    versions = Rows(
+        PlanVersion,
+        {
+            "id": version_ids,
+            "plan_id": plan_ids[v_plan],
+            "number": v_number,
+            "employment_goal": np.full(len(v_plan), "Työllistyminen avoimille työmarkkinoille", dtype=object),
+            "rehabilitative_work_goal": np.where(rehab[v_plan], "Arjen rytmi ja työelämävalmiudet", "").astype(object),
+            "follow_up": np.full(len(v_plan), "Seurantatapaaminen kuukausittain", dtype=object),
+            "change_summary": np.where(v_number > 1, "Tarkistettu suunnitelmaa", "").astype(object),
+            "created_by_id": user[v_plan],
+            "created_at": _stamps(ctx, v_day, rng),
+        },
+    )
     # Two goals per version, each with steps: the client's own step and the coordinator's follow-up.
     nv = len(v_plan)
     goal_ids = ctx.ids(Goal, 2 * nv)
-    goals = Rows(Goal, {
-        "id": goal_ids, "plan_version_id": np.repeat(version_ids, 2), "position": np.tile([0, 1], nv),
-        "area": np.tile(np.array(["employment", "health"], dtype=object), nv),
-        "title": np.tile(np.array(["Polku työhön", "Työkyvyn tukeminen"], dtype=object), nv),
-        "description": np.full(2 * nv, "", dtype=object),
-    })
+    goals = Rows(
+        Goal,
+        {
+            "id": goal_ids,
+            "plan_version_id": np.repeat(version_ids, 2),
+            "position": np.tile([0, 1], nv),
+            "area": np.tile(np.array(["employment", "health"], dtype=object), nv),
+            "title": np.tile(np.array(["Polku työhön", "Työkyvyn tukeminen"], dtype=object), nv),
+            "description": np.full(2 * nv, "", dtype=object),
+        },
+    )
     is_current = v_number == versions_per_plan[v_plan]
     step_due = v_day + rng.integers(14, 120, nv)
     done = is_current & (step_due < end_day) & (rng.random(nv) < 0.7)
     step_status = np.where(~is_current, "done", np.where(done, "done", "planned")).astype(object)
-    steps = Rows(Step, {
-        "id": ctx.ids(Step, 2 * nv), "goal_id": goal_ids, "position": np.zeros(2 * nv, np.int64),
-        "kind": np.full(2 * nv, "action", dtype=object),
-        "description": np.tile(np.array(["Päivitä ansioluettelo ja hae töitä", "Seurantatapaaminen"], dtype=object), nv),
-        "service_id": np.full(2 * nv, None, dtype=object),
-        "owner_organisation_id": np.tile(np.array([None, ctx.employment_org], dtype=object), nv),
-        "owned_by_client": np.tile([True, False], nv), "due_date": _dates(ctx, np.repeat(step_due, 2)),
-        "status": np.repeat(step_status, 2),
-        "status_changed_at": _none_where(_stamps(ctx, np.repeat(np.minimum(step_due, end_day), 2), rng),
-                                         np.repeat(step_status == "planned", 2)),
-    })
+    steps = Rows(
+        Step,
+        {
+            "id": ctx.ids(Step, 2 * nv),
+            "goal_id": goal_ids,
+            "position": np.zeros(2 * nv, np.int64),
+            "kind": np.full(2 * nv, "action", dtype=object),
+            "description": np.tile(
+                np.array(["Päivitä ansioluettelo ja hae töitä", "Seurantatapaaminen"], dtype=object), nv
+            ),
+            "service_id": np.full(2 * nv, None, dtype=object),
+            "owner_organisation_id": np.tile(np.array([None, ctx.employment_org], dtype=object), nv),
+            "owned_by_client": np.tile([True, False], nv),
+            "due_date": _dates(ctx, np.repeat(step_due, 2)),
+            "status": np.repeat(step_status, 2),
+            "status_changed_at": _none_where(
+                _stamps(ctx, np.repeat(np.minimum(step_due, end_day), 2), rng), np.repeat(step_status == "planned", 2)
+            ),
+        },
+    )
     # Sign-offs of the first version: each participant's responsible person (mostly) and the client.
     first_version = version_ids[v_number == 1]  # plans are numbered 0..k-1 in order, so this is per plan
     plan_of_client = np.full(len(h.pop.segment), -1)
@@ -495,28 +670,43 @@ def _plans(ctx: Context, h: History, episode_ids: np.ndarray, coordinator: np.nd
     by_client = rng.random(k) < 0.85
     s_plan = np.concatenate([part_plan[signed], np.nonzero(by_client)[0]])
     s_count = len(s_plan)
-    signoffs = Rows(PlanSignoff, {
-        "id": ctx.ids(PlanSignoff, s_count), "plan_version_id": first_version[s_plan],
-        "party": np.concatenate([np.full(signed.sum(), "organisation", dtype=object),
-                                 np.full(by_client.sum(), "client", dtype=object)]),
-        "organisation_id": np.concatenate([part_org[signed].astype(object), np.full(by_client.sum(), None, dtype=object)]),
-        "signed_by_id": np.concatenate([part_user[signed], user[by_client]]),
-        "signed_at": _stamps(ctx, plan_day[idx][s_plan], rng),
-    })
+    signoffs = Rows(
+        PlanSignoff,
+        {
+            "id": ctx.ids(PlanSignoff, s_count),
+            "plan_version_id": first_version[s_plan],
+            "party": np.concatenate(
+                [np.full(signed.sum(), "organisation", dtype=object), np.full(by_client.sum(), "client", dtype=object)]
+            ),
+            "organisation_id": np.concatenate(
+                [part_org[signed].astype(object), np.full(by_client.sum(), None, dtype=object)]
+            ),
+            "signed_by_id": np.concatenate([part_user[signed], user[by_client]]),
+            "signed_at": _stamps(ctx, plan_day[idx][s_plan], rng),
+        },
+    )
     # Reviews that were held.
     result_version = version_ids[np.searchsorted(v_plan, rv_plan, side="right") - 1]
-    reviews = Rows(PlanReview, {
-        "id": ctx.ids(PlanReview, len(rv_plan)), "plan_id": plan_ids[rv_plan],
-        "trigger": np.full(len(rv_plan), "scheduled", dtype=object), "requested_at": _stamps(ctx, rv_day - 7, rng),
-        "held_on": _dates(ctx, rv_day), "reviewed_by_id": user[rv_plan],
-        "notes": np.full(len(rv_plan), "Suunnitelma käyty läpi", dtype=object), "resulting_version_id": result_version,
-    })
+    reviews = Rows(
+        PlanReview,
+        {
+            "id": ctx.ids(PlanReview, len(rv_plan)),
+            "plan_id": plan_ids[rv_plan],
+            "trigger": np.full(len(rv_plan), "scheduled", dtype=object),
+            "requested_at": _stamps(ctx, rv_day - 7, rng),
+            "held_on": _dates(ctx, rv_day),
+            "reviewed_by_id": user[rv_plan],
+            "notes": np.full(len(rv_plan), "Suunnitelma käyty läpi", dtype=object),
+            "resulting_version_id": result_version,
+        },
+    )
     truth = {"client_index": idx, "plan_id": plan_ids, "next_review_day": next_due}
     return [plans, versions, goals, steps, signoffs, reviews], truth
 
 
-def _assessments(ctx: Context, h: History, client_ids: np.ndarray, episode_ids: np.ndarray,
-                 rng: np.random.Generator) -> list[Rows]:
+def _assessments(
+    ctx: Context, h: History, client_ids: np.ndarray, episode_ids: np.ndarray, rng: np.random.Generator
+) -> list[Rows]:
     w = ctx.window
     end_day = w.end_day
     pop = h.pop
@@ -529,14 +719,16 @@ def _assessments(ctx: Context, h: History, client_ids: np.ndarray, episode_ids: 
     social_staff = ctx.social_workers[rng.integers(0, len(ctx.social_workers), n)]
     completed = np.zeros(n)
     for s in range(SLOTS):
-        completed += (h.ref_end_kind[:, s] == END_COMPLETED)
+        completed += h.ref_end_kind[:, s] == END_COMPLETED
     # Work ability every six months while the episode runs, drifting up with completed services.
     for round_ in range(7):
         day = pop.entry_day + 7 + round_ * 182
         sel = np.nonzero(day <= last)[0]
         if not sel.size:
             break
-        value = np.clip(pop.was[sel] + np.round(rng.normal(0.25 * completed[sel] * round_ / 2, 0.8)), 0, 10).astype(np.int64)
+        value = np.clip(pop.was[sel] + np.round(rng.normal(0.25 * completed[sel] * round_ / 2, 0.8)), 0, 10).astype(
+            np.int64
+        )
         a_client.append(sel)
         a_day.append(day[sel])
         a_instr.append(np.full(sel.size, was_id))
@@ -566,25 +758,42 @@ def _assessments(ctx: Context, h: History, client_ids: np.ndarray, episode_ids: 
     ids = ctx.ids(Assessment, sum(sizes))
     cl = np.concatenate(a_client)
     days = np.concatenate(a_day)
-    assessments = Rows(Assessment, {
-        "id": ids, "client_id": client_ids[cl], "instrument_id": np.concatenate(a_instr), "episode_id": episode_ids[cl],
-        "joint_assessment_id": np.full(len(ids), None, dtype=object),
-        "respondent": np.full(len(ids), "professional", dtype=object), "assessed_by_id": np.concatenate(a_user),
-        "organisation_id": np.concatenate(a_org), "assessed_on": _dates(ctx, days),
-        "score": np.concatenate(a_score), "band": np.concatenate(a_band), "notes": np.full(len(ids), "", dtype=object),
-        "created_at": _stamps(ctx, days, rng),
-    })
+    assessments = Rows(
+        Assessment,
+        {
+            "id": ids,
+            "client_id": client_ids[cl],
+            "instrument_id": np.concatenate(a_instr),
+            "episode_id": episode_ids[cl],
+            "joint_assessment_id": np.full(len(ids), None, dtype=object),
+            "respondent": np.full(len(ids), "professional", dtype=object),
+            "assessed_by_id": np.concatenate(a_user),
+            "organisation_id": np.concatenate(a_org),
+            "assessed_on": _dates(ctx, days),
+            "score": np.concatenate(a_score),
+            "band": np.concatenate(a_band),
+            "notes": np.full(len(ids), "", dtype=object),
+            "created_at": _stamps(ctx, days, rng),
+        },
+    )
     ans_assessment, ans_item, ans_value = [], [], []
     offset = 0
     for size, group in zip(sizes, answers, strict=True):
         for item, value in group:
-            ans_assessment.append(ids[offset:offset + size])
+            ans_assessment.append(ids[offset : offset + size])
             ans_item.append(np.full(size, item))
             ans_value.append(np.asarray(value, dtype=np.int64))
         offset += size
     answer_ids = ctx.ids(AssessmentAnswer, sum(len(x) for x in ans_assessment))
-    answer_rows = Rows(AssessmentAnswer, {"id": answer_ids, "assessment_id": np.concatenate(ans_assessment),
-                                          "item_id": np.concatenate(ans_item), "value": np.concatenate(ans_value)})
+    answer_rows = Rows(
+        AssessmentAnswer,
+        {
+            "id": answer_ids,
+            "assessment_id": np.concatenate(ans_assessment),
+            "item_id": np.concatenate(ans_item),
+            "value": np.concatenate(ans_value),
+        },
+    )
     return [assessments, answer_rows]
 
 

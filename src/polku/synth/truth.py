@@ -28,8 +28,16 @@ from . import params as P
 from .simulate import ST_EMPLOYED, History, observed_employed_after, true_service_effects, truth_probabilities
 
 OPEN_REFERRAL = {"sent", "received", "accepted", "waitlisted", "started"}
-GAP_KINDS = ("referral_unanswered", "referral_waitlisted", "service_ended_no_next_step", "declined_no_alternative",
-             "plan_review_overdue", "plan_missing_after_mapping", "consent_lapsing", "no_active_service")
+GAP_KINDS = (
+    "referral_unanswered",
+    "referral_waitlisted",
+    "service_ended_no_next_step",
+    "declined_no_alternative",
+    "plan_review_overdue",
+    "plan_missing_after_mapping",
+    "consent_lapsing",
+    "no_active_service",
+)
 
 
 class TruthWriter:
@@ -45,11 +53,18 @@ class TruthWriter:
         if directory is not None:
             directory.mkdir(parents=True, exist_ok=True)
             headers = {
-                "clients": ["personal_identity_code", "client_id", "segment", "hidden_u", "entry_date",
-                            *[f"barrier_{b}" for b in P.BARRIERS], "work_ability_score", "unemployed_months_at_entry",
-                            "base_monthly_logodds"],
-                "probabilities": ["personal_identity_code", "as_of", "employed_now", "p_employed_6m",
-                                  "p_employed_12m"],
+                "clients": [
+                    "personal_identity_code",
+                    "client_id",
+                    "segment",
+                    "hidden_u",
+                    "entry_date",
+                    *[f"barrier_{b}" for b in P.BARRIERS],
+                    "work_ability_score",
+                    "unemployed_months_at_entry",
+                    "base_monthly_logodds",
+                ],
+                "probabilities": ["personal_identity_code", "as_of", "employed_now", "p_employed_6m", "p_employed_12m"],
                 "effects": ["personal_identity_code", "service_type", "effect_6m", "effect_12m"],
                 "gaps": ["personal_identity_code", "client_id", "kind", "since", "object_type", "object_id"],
             }
@@ -79,15 +94,25 @@ class TruthWriter:
             self.ate[st.code][1] += float(effects[12][started, j].sum())
             self.ate[st.code][2] += int(started.sum())
         gaps = find_gaps(h, truth, w.end_day)
-        for kind, idx, since, object_type, object_id in gaps:
+        for kind, idx, *_record in gaps:
             self.gap_counts[kind] += len(idx)
         if self.directory is None:
             return
         dates = lambda days: w.date(days).astype(str)  # noqa: E731
-        self.writers["clients"].writerows(zip(
-            hetu, truth["client_ids"], np.array(P.SEGMENT_CODES)[h.pop.segment], np.round(h.pop.hidden, 4),
-            dates(h.pop.entry_day), *h.pop.severity.T, h.pop.was, h.pop.unemployed_months.astype(int),
-            np.round(h.pop.base_logodds, 4), strict=True))
+        self.writers["clients"].writerows(
+            zip(
+                hetu,
+                truth["client_ids"],
+                np.array(P.SEGMENT_CODES)[h.pop.segment],
+                np.round(h.pop.hidden, 4),
+                dates(h.pop.entry_day),
+                *h.pop.severity.T,
+                h.pop.was,
+                h.pop.unemployed_months.astype(int),
+                np.round(h.pop.base_logodds, 4),
+                strict=True,
+            )
+        )
         for offset in range(0, w.months, 3):
             as_of = entry_month + offset
             sel = as_of < w.months
@@ -96,15 +121,32 @@ class TruthWriter:
             probs = truth_probabilities(h, np.minimum(as_of, w.months - 1))
             as_of_day = w.month_start[np.minimum(as_of + 1, w.months)] - 1
             employed_now = h.status[np.arange(n), np.minimum(as_of, w.months - 1)] == ST_EMPLOYED
-            self.writers["probabilities"].writerows(zip(
-                hetu[sel], dates(as_of_day[sel]), employed_now[sel].astype(int), np.round(probs[6][sel], 5),
-                np.round(probs[12][sel], 5), strict=True))
+            self.writers["probabilities"].writerows(
+                zip(
+                    hetu[sel],
+                    dates(as_of_day[sel]),
+                    employed_now[sel].astype(int),
+                    np.round(probs[6][sel], 5),
+                    np.round(probs[12][sel], 5),
+                    strict=True,
+                )
+            )
         for j, st in enumerate(P.SERVICE_TYPES):
-            self.writers["effects"].writerows(zip(hetu, [st.code] * n, np.round(effects[6][:, j], 5),
-                                                  np.round(effects[12][:, j], 5), strict=True))
+            self.writers["effects"].writerows(
+                zip(hetu, [st.code] * n, np.round(effects[6][:, j], 5), np.round(effects[12][:, j], 5), strict=True)
+            )
         for kind, idx, since, object_type, object_id in gaps:
-            self.writers["gaps"].writerows(zip(hetu[idx], truth["client_ids"][idx], [kind] * len(idx), dates(since),
-                                               [object_type] * len(idx), object_id, strict=True))
+            self.writers["gaps"].writerows(
+                zip(
+                    hetu[idx],
+                    truth["client_ids"][idx],
+                    [kind] * len(idx),
+                    dates(since),
+                    [object_type] * len(idx),
+                    object_id,
+                    strict=True,
+                )
+            )
 
     def summary(self, parameters: dict[str, Any]) -> dict[str, Any]:
         services = {}
@@ -135,8 +177,10 @@ def find_gaps(h: History, truth: dict[str, Any], end_day: int) -> list[tuple[str
     ref = truth["referrals"]
     ci, status = ref["client_index"], ref["status"]
     out: list[tuple[str, np.ndarray, np.ndarray, str, Any]] = []
-    for kind, name, day in (("referral_unanswered", "sent", ref["sent"]),
-                            ("referral_waitlisted", "waitlisted", ref["decided"])):
+    for kind, name, day in (
+        ("referral_unanswered", "sent", ref["sent"]),
+        ("referral_waitlisted", "waitlisted", ref["decided"]),
+    ):
         sel = (status == name) & open_episode[ci]
         out.append((kind, ci[sel], day[sel], "referral", ref["id"][sel]))
     # The client's last referral decides what happened after the latest service.
@@ -148,8 +192,10 @@ def find_gaps(h: History, truth: dict[str, Any], end_day: int) -> list[tuple[str
     client_with = np.nonzero(has_ref)[0]
     last_status = status[li]
     no_next = h.next_ref_never[client_with] & open_episode[client_with] & ~employed_end[client_with]
-    for kind, states, day in (("service_ended_no_next_step", ("completed", "interrupted"), ref["end"][li]),
-                              ("declined_no_alternative", ("declined",), ref["decided"][li])):
+    for kind, states, day in (
+        ("service_ended_no_next_step", ("completed", "interrupted"), ref["end"][li]),
+        ("declined_no_alternative", ("declined",), ref["decided"][li]),
+    ):
         sel = no_next & np.isin(last_status, states)
         out.append((kind, client_with[sel], day[sel], "referral", ref["id"][li][sel]))
     plans = truth["plans"]
@@ -162,8 +208,9 @@ def find_gaps(h: History, truth: dict[str, Any], end_day: int) -> list[tuple[str
     consents = truth["consents"]
     valid_to = consents["valid_to_day"]
     sel = (valid_to > end_day) & (valid_to <= end_day + 30) & open_episode[consents["client"]]
-    out.append(("consent_lapsing", consents["client"][sel], valid_to[sel] - 30, "organisation",
-                consents["organisation"][sel]))
+    out.append(
+        ("consent_lapsing", consents["client"][sel], valid_to[sel] - 30, "organisation", consents["organisation"][sel])
+    )
     # No open referral at all, while the episode is open and the client is not working.
     has_open = np.zeros(n, bool)
     np.logical_or.at(has_open, ci, np.isin(status, list(OPEN_REFERRAL)))

@@ -52,14 +52,14 @@ def _copy_text(values: np.ndarray) -> list[str]:
 
 
 def _sqlite_value(values: np.ndarray) -> list[Any]:
-    if values.dtype.kind == "M":
-        return [str(v).replace("T", " ") for v in values.astype("datetime64[us]").astype(str)]
+    if values.dtype.kind == "M":  # whole seconds, formatted as Django's SQLite backend stores them
+        return [str(v).replace("T", " ") for v in values.astype("datetime64[s]").astype(str)]
     if values.dtype.kind in "biuf":
         return values.tolist()
     out = []
     for v in values:
         if isinstance(v, np.datetime64):
-            out.append(str(v.astype("datetime64[us]")).replace("T", " "))
+            out.append(str(v.astype("datetime64[s]")).replace("T", " "))
         elif isinstance(v, np.generic):
             out.append(v.item())
         else:
@@ -86,8 +86,8 @@ def write(rows: Rows) -> int:
             columns = [_sqlite_value(np.asarray(values)) for values in rows.columns.values()]
             placeholders = ", ".join(["%s"] * len(names))
             quoted = ", ".join(connection.ops.quote_name(n) for n in names)
-            cursor.executemany(f"INSERT INTO {connection.ops.quote_name(table)} ({quoted}) VALUES ({placeholders})",
-                               list(zip(*columns, strict=True)))
+            sql = f"INSERT INTO {connection.ops.quote_name(table)} ({quoted}) VALUES ({placeholders})"  # noqa: S608
+            cursor.executemany(sql, list(zip(*columns, strict=True)))
     return count
 
 
