@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import sys
 import time
@@ -27,10 +26,9 @@ from .region import Region, ensure_region
 from .simulate import Window, region_habits, simulate_chunk
 from .tables import MODELS, Context, build
 from .truth import TruthWriter
-from .writer import next_ids, reset_sequences, write
+from .writer import bulk_load, next_ids, reset_sequences, write
 
 CHUNK = 20_000  # clients simulated at once; fixed, so that a seed always gives the same region
-SINGLE_TRANSACTION_LIMIT = 200_000
 
 
 class SynthError(ValueError):
@@ -181,6 +179,12 @@ class Progress:
         self.stream = stream or sys.stderr
         self.enabled = enabled
 
+    def note(self, message: str) -> None:
+        if self.enabled:
+            elapsed = time.monotonic() - self.started
+            self.stream.write(f"synth: {message} ({elapsed:,.0f}s elapsed)\n")
+            self.stream.flush()
+
     def update(self, count: int) -> None:
         self.done += count
         if not self.enabled:
@@ -199,15 +203,15 @@ class Progress:
         self.stream.flush()
 
 
-def generate(options: Options, *, progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+def generate(
+    options: Options, *, progress: Callable[[int], None] | None = None, notify: Callable[[str], None] | None = None
+) -> dict[str, Any]:
     """Build the region. Raises :class:`SynthError` (before writing anything) on bad options."""
     today = timezone.localdate()
     window = validate(options, today)
     started = time.monotonic()
     names = NameBook()
-    single = options.clients <= SINGLE_TRANSACTION_LIMIT
-    outer = transaction.atomic() if single else contextlib.nullcontext()
-    with outer:
+    with transaction.atomic():
         if options.mode == "replace":
             wipe()
         region = ensure_region(seed=options.seed, clients=options.clients)
@@ -216,20 +220,13 @@ def generate(options: Options, *, progress: Callable[[int], None] | None = None)
         services_per_type = [len(s) for s in region.services]
         truth = TruthWriter(options.truth_out, window)
         counts: dict[str, int] = {}
-        for index, start in enumerate(range(0, options.clients, CHUNK)):
-            size = min(CHUNK, options.clients - start)
-            rng = np.random.default_rng([options.seed, 1, index])
-            history = simulate_chunk(rng, size, window, habits, services_per_type, options.hidden_confounding)
-            rows, chunk_truth = build(ctx, history, rng)
-            with transaction.atomic():
-                for table_rows in rows:
-                    counts[table_rows.model._meta.db_table] = counts.get(table_rows.model._meta.db_table, 0) + write(
-                        table_rows
-                    )
-            truth.add(history, chunk_truth)
-            if progress:
-                progress(size)
+        with bulk_load(MODELS):
+            _generate_chunks(options, window, ctx, habits, services_per_type, truth, counts, progress)
+            if notify:
+                notify("building indexes and checking every reference...")
         reset_sequences(MODELS)
+        if notify:
+            notify("committing...")
     parameters = {
         "clients": options.clients,
         "seed": options.seed,
@@ -245,3 +242,26 @@ def generate(options: Options, *, progress: Callable[[int], None] | None = None)
     summary["rows"] = counts
     summary["seconds"] = round(time.monotonic() - started, 2)
     return summary
+
+
+def _generate_chunks(
+    options: Options,
+    window: Window,
+    ctx: Context,
+    habits: np.ndarray,
+    services_per_type: list[int],
+    truth: TruthWriter,
+    counts: dict[str, int],
+    progress: Callable[[int], None] | None,
+) -> None:
+    for index, start in enumerate(range(0, options.clients, CHUNK)):
+        size = min(CHUNK, options.clients - start)
+        rng = np.random.default_rng([options.seed, 1, index])
+        history = simulate_chunk(rng, size, window, habits, services_per_type, options.hidden_confounding)
+        rows, chunk_truth = build(ctx, history, rng)
+        for table_rows in rows:
+            table = table_rows.model._meta.db_table
+            counts[table] = counts.get(table, 0) + write(table_rows)
+        truth.add(history, chunk_truth)
+        if progress:
+            progress(size)

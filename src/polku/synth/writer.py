@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -109,3 +111,42 @@ def next_ids(models: list[Any]) -> dict[str, int]:
             cursor.execute(f"SELECT COALESCE(MAX(id), 0) + 1 FROM {table}")  # noqa: S608 - table names from models
             out[model._meta.db_table] = int(cursor.fetchone()[0])
     return out
+
+
+@contextlib.contextmanager
+def bulk_load(models: list[Any]) -> Iterator[None]:
+    """On PostgreSQL, load without per-row foreign-key triggers and index upkeep: drop the tables' foreign keys
+    and secondary indexes, and re-create them afterwards (each foreign key is then checked once, set-based).
+    Must run inside a transaction, so a failure leaves the schema as it was. Elsewhere, does nothing."""
+    if not _is_postgres():
+        yield
+        return
+    if not connection.in_atomic_block:
+        raise RuntimeError("bulk_load must run inside a transaction")
+    tables = [m._meta.db_table for m in models]
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # pending checks would block the ALTER TABLEs
+        cursor.execute(
+            """SELECT c.conrelid::regclass::text, c.conname, pg_get_constraintdef(c.oid)
+               FROM pg_constraint c WHERE c.contype = 'f' AND c.conrelid::regclass::text = ANY(%s)""",
+            [tables],
+        )
+        foreign_keys = cursor.fetchall()
+        cursor.execute(
+            """SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
+               FROM pg_index i LEFT JOIN pg_constraint c ON c.conindid = i.indexrelid
+               WHERE i.indrelid::regclass::text = ANY(%s) AND NOT i.indisprimary AND c.oid IS NULL""",
+            [tables],
+        )
+        indexes = cursor.fetchall()
+        for table, name, _definition in foreign_keys:
+            cursor.execute(f"ALTER TABLE {table} DROP CONSTRAINT {connection.ops.quote_name(name)}")
+        for name, _definition in indexes:
+            cursor.execute(f"DROP INDEX {name}")
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        for _name, definition in indexes:
+            cursor.execute(definition)
+        for table, name, definition in foreign_keys:
+            cursor.execute(f"ALTER TABLE {table} ADD CONSTRAINT {connection.ops.quote_name(name)} {definition}")

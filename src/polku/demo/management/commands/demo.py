@@ -11,8 +11,8 @@ class Command(BaseCommand):
     help = "Migrate the database, load the demo region if it is empty, print the demo logins and serve Polku."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--clients", type=int, default=40, help="number of demo clients (default 40)")
-        parser.add_argument("--seed", type=int, default=2026)
+        parser.add_argument("--clients", type=int, default=5000, help="number of synthetic clients (default 5000)")
+        parser.add_argument("--seed", type=int, default=1)
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--no-server", action="store_true", help="load the data and print logins only")
 
@@ -24,8 +24,9 @@ class Command(BaseCommand):
         if Organisation.objects.exists():
             self.stdout.write("The database already has data; the demo region is not loaded again.")
         else:
-            self.stdout.write(f"Loading the demo region ({options['clients']} clients)...")
-            load_demo_region(clients=options["clients"], seed=options["seed"])
+            self.stdout.write(f"Generating the synthetic demo region ({options['clients']:,} clients)...")
+            region = load_demo_region(clients=options["clients"], seed=options["seed"])
+            self.stdout.write(f"Done in {region.summary['seconds']:.1f} s.")
         self.stdout.write(f"\nDemo logins (password for all: {DEMO_PASSWORD}):")
         for username, _org, role, _first, _last in STAFF:
             self.stdout.write(f"  {username:<14} {role}")

@@ -56,7 +56,7 @@ class Command(BaseCommand):
                 mode="append" if opts["append"] else "replace" if opts["replace"] else "new",
             )
             progress = Progress(options.clients, self.stderr, enabled=not opts["no_progress"])
-            summary = generate(options, progress=progress.update)
+            summary = generate(options, progress=progress.update, notify=progress.note)
         except SynthError as exc:
             raise CommandError(str(exc)) from exc
         if opts["format"] == "json":
