@@ -34,7 +34,7 @@ def test_translations__every_marked_string_in_source_is_in_the_catalogue() -> No
     import re
 
     catalogue = {e.msgid for e in polib.pofile(str(LOCALE / "fi" / "LC_MESSAGES" / "django.po"))}
-    pattern = re.compile(r'''(?<![\w.])_\(\s*"((?:[^"\\]|\\.)*)"\s*\)''')
+    pattern = re.compile(r'''(?<![\w.`])_\(\s*"((?:[^"\\]|\\.)*)"\s*\)''')
     source = Path(settings.BASE_DIR)
     missing = []
     for path in source.rglob("*.py"):
