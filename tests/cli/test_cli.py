@@ -71,7 +71,7 @@ def test_token_create__bad_input__clear_error_and_nothing_written(db: Any, args:
     assert not ApiToken.objects.exists()
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_worker__runs_a_queued_task() -> None:
     from django_tasks import TaskResultStatus, task_backends
 

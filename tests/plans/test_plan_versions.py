@@ -59,7 +59,7 @@ def test_plan__two_editors__second_gets_conflict_and_nothing_is_lost(joint: Any)
 
 
 @pytest.mark.postgres_only
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_plan__concurrent_saves_in_parallel__exactly_one_wins(joint: Any) -> None:
     if connection.vendor != "postgresql":
         pytest.skip("row locks are tested on PostgreSQL; SQLite serialises writers")

@@ -15,7 +15,8 @@ from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.utils import timezone
 
-from polku.assessments.models import Instrument
+from polku.assessments.instruments import sync_instruments
+from polku.assessments.models import Instrument, InstrumentItem
 from polku.clients.models import Client
 from polku.core.dates import add_months
 from polku.organisations.models import Organisation
@@ -82,6 +83,8 @@ def validate(options: Options, today: dt.date) -> Window:
 
 
 def _instruments() -> dict[str, tuple[int, list[int]]]:
+    if Instrument.objects.filter(code__in=["work-ability-score", "life-situation"]).count() != 2:
+        sync_instruments(Instrument, InstrumentItem)  # shipped by a migration; restore if someone removed them
     out = {}
     for code in ("work-ability-score", "life-situation"):
         instrument = Instrument.objects.get(code=code)
