@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import QuerySet
@@ -24,6 +25,29 @@ def client_get(*, actor: Any, client_id: int, purpose: Purpose | None = None) ->
     authorize(actor, client, DataCategory.BASIC, AccessAction.VIEW,
               purpose=purpose or _("View client details"), obj=client)
     return client
+
+
+@dataclass
+class ClientOverview:
+    """What the client page shows of the basic data: the client, their consents and joint-service episodes."""
+
+    client: Client
+    consents: list[Consent]
+    episodes: list[Any]
+
+
+def client_overview(*, actor: Any, client_id: int) -> ClientOverview:
+    """The client page's basic data, checked and logged once as one read."""
+    from polku.episodes.models import JointServiceEpisode
+
+    client = client_get(actor=actor, client_id=client_id, purpose=_("View client details"))
+    consents = list(Consent.objects.filter(client=client).select_related("organisation").order_by("-recorded_at"))
+    episodes = list(
+        JointServiceEpisode.objects.filter(client=client).prefetch_related(
+            "participants__organisation", "participants__responsible_person__user"
+        )
+    )
+    return ClientOverview(client=client, consents=consents, episodes=episodes)
 
 
 def caseload(*, actor: Any) -> QuerySet[Client]:
@@ -67,5 +91,15 @@ def access_log_by_actor(*, actor: Any) -> QuerySet[AccessLog]:
     return AccessLog.objects.filter(actor=actor).order_by("-at", "-id")
 
 
-__all__ = ["AccessAction", "access_log_by_actor", "access_log_for_client", "caseload", "caseload_page", "client_get",
-           "consents_for_client", "employment_history"]
+__all__ = [
+    "AccessAction",
+    "ClientOverview",
+    "access_log_by_actor",
+    "access_log_for_client",
+    "caseload",
+    "caseload_page",
+    "client_get",
+    "client_overview",
+    "consents_for_client",
+    "employment_history",
+]

@@ -9,7 +9,6 @@ from django.shortcuts import redirect, render
 from polku.access.policy import client_of, staff_of
 from polku.clients import selectors
 from polku.core.errors import AccessDenied
-from polku.episodes.models import JointServiceEpisode
 
 
 @login_required
@@ -24,15 +23,11 @@ def home(request: HttpRequest) -> HttpResponse:
 @login_required
 def client_detail(request: HttpRequest, client_id: int) -> HttpResponse:
     try:
-        client = selectors.client_get(actor=request.user, client_id=client_id)
-        consents = list(selectors.consents_for_client(actor=request.user, client_id=client_id))
+        overview = selectors.client_overview(actor=request.user, client_id=client_id)
     except AccessDenied:
         raise Http404 from None
-    episodes = JointServiceEpisode.objects.filter(client=client).prefetch_related(
-        "participants__organisation", "participants__responsible_person__user"
-    )
     return render(request, "web/client_detail.html",
-                  {"client": client, "consents": consents, "episodes": episodes})
+                  {"client": overview.client, "consents": overview.consents, "episodes": overview.episodes})
 
 
 @login_required
@@ -40,7 +35,6 @@ def my_data(request: HttpRequest) -> HttpResponse:
     own = client_of(request.user)
     if own is None:
         raise Http404
-    client = selectors.client_get(actor=request.user, client_id=own.pk)
-    consents = list(selectors.consents_for_client(actor=request.user, client_id=own.pk))
+    overview = selectors.client_overview(actor=request.user, client_id=own.pk)
     log = list(selectors.access_log_for_client(actor=request.user, client_id=own.pk)[:100])
-    return render(request, "web/my_data.html", {"client": client, "consents": consents, "log": log})
+    return render(request, "web/my_data.html", {"client": overview.client, "consents": overview.consents, "log": log})
