@@ -128,3 +128,63 @@ def test_access_log__client_sees_own_log_and_nobody_elses(joint: Any) -> None:
         selectors.access_log_for_client(actor=joint.client.user, client_id=other.pk)
     with pytest.raises(AccessDenied):
         selectors.access_log_for_client(actor=joint.coordinator, client_id=joint.client.pk)
+
+
+def _sent_referral(joint: Any) -> Any:
+    from polku.referrals.services import referral_transition
+
+    referral = referral_create(actor=joint.coordinator, client_id=joint.client.pk, service_id=joint.service.pk)
+    return referral_transition(actor=joint.coordinator, referral_id=referral.pk, to_status="sent")
+
+
+def _refusal_cases() -> dict[str, Callable[[Any], Any]]:
+    from polku.episodes.services import episode_add_participant
+    from polku.plans.services import plan_sign
+    from polku.referrals.services import referral_transition
+    from tests import factories as f
+
+    def wrong_side(j: Any) -> Any:
+        referral = _sent_referral(j)
+        return lambda: referral_transition(actor=j.social_worker, referral_id=referral.pk, to_status="received")
+
+    def not_responsible(j: Any) -> Any:
+        version = _plan(j, j.coordinator)
+        colleague = f.staff(j.employment, "coordinator")
+        return lambda: plan_sign(actor=colleague, plan_version_id=version.pk)
+
+    def provider_adds_itself(j: Any) -> Any:
+        _sent_referral(j)
+        return lambda: episode_add_participant(actor=j.provider_worker, episode_id=j.episode.pk,
+                                               responsible_person_id=j.provider_worker.staff.pk)
+
+    def client_edits_plan(j: Any) -> Any:
+        j.client.user = f.user()
+        j.client.save()
+        return lambda: _plan(j, j.client.user)
+
+    return {"wrong_side": wrong_side, "not_responsible": not_responsible,
+            "provider_adds_itself": provider_adds_itself, "client_edits_plan": client_edits_plan}
+
+
+@pytest.mark.parametrize("case", list(_refusal_cases()))
+def test_access_log__refused_by_a_service_rule_after_the_policy_allowed__one_refusal_row(joint: Any,
+                                                                                        case: str) -> None:
+    attempt = _refusal_cases()[case](joint)
+    before = AccessLog.objects.count()
+    data_before = _data_rows()
+    with pytest.raises(AccessDenied):
+        attempt()
+    rows = list(AccessLog.objects.order_by("id")[before:])
+    assert [(r.allowed, r.client_id) for r in rows] == [(False, joint.client.pk)], [r.reason for r in rows]
+    assert _data_rows() == data_before
+
+
+def test_add_participant__a_referred_provider_cannot_add_itself_and_keep_access(joint: Any) -> None:
+    from polku.access.policy import decide
+    from polku.episodes.models import EpisodeParticipant
+
+    attempt = _refusal_cases()["provider_adds_itself"](joint)
+    with pytest.raises(AccessDenied):
+        attempt()
+    assert not EpisodeParticipant.objects.filter(episode=joint.episode, organisation=joint.provider).exists()
+    assert decide(joint.provider_worker, joint.client, "basic", "view")  # only while the referral is open

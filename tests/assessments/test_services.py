@@ -117,3 +117,24 @@ def test_joint_assessment__sections_by_profession_and_disagreement(joint: Any, n
     with pytest.raises(InvalidInput):
         disagreement_record(actor=joint.coordinator, joint_assessment_id=meeting.pk, topic="x", positions="y",
                             areas=["health"])
+
+
+def test_assessment__cannot_attach_to_another_clients_joint_assessment(joint: Any, nurse: Any) -> None:
+    other = f.client()
+    other_episode = f.episode(other, (joint.employment, joint.coordinator))
+    from polku.assessments.models import JointAssessment
+
+    foreign = JointAssessment.objects.create(episode=other_episode, held_on=timezone.localdate(),
+                                             created_by=joint.coordinator)
+    for joint_id in (foreign.pk, 999_999):
+        with pytest.raises(InvalidInput):
+            assessment_record(actor=nurse, client_id=joint.client.pk, instrument_code="work-ability-score",
+                              answers={"was": 5}, joint_assessment_id=joint_id)
+    assert not Assessment.objects.exists()
+
+
+@pytest.mark.parametrize("day", ["2025-01-01", dt.datetime(2025, 1, 1), 20250101])
+def test_assessment__date_must_be_a_date(joint: Any, nurse: Any, day: Any) -> None:
+    with pytest.raises(InvalidInput):
+        assessment_record(actor=nurse, client_id=joint.client.pk, instrument_code="work-ability-score",
+                          answers={"was": 5}, assessed_on=day)

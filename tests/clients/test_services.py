@@ -69,6 +69,17 @@ def test_client_register__bad_input__clear_error_and_nothing_written(joint: Any,
         clients, episodes, consents)
 
 
+def test_client_register__without_consent_for_own_organisation__refused_before_writing(joint: Any) -> None:
+    from polku.audit.models import AccessLog
+
+    before = AccessLog.objects.count()
+    with pytest.raises(InvalidInput) as excinfo:
+        register(joint, consents=[ConsentGrant(joint.social.pk, "social", "Joint service")])
+    assert "consents" in excinfo.value.errors
+    assert not Client.objects.filter(personal_identity_code="010594Y9032").exists()
+    assert AccessLog.objects.count() == before
+
+
 def test_client_register__error_is_translated(joint: Any) -> None:
     with translation.override("fi"), pytest.raises(InvalidInput) as excinfo:
         register(joint, personal_identity_code="010594Y9033")
@@ -81,7 +92,8 @@ def test_client_register__error_is_translated(joint: Any) -> None:
 def test_client_register__already_registered__refused_without_revealing_data(joint: Any) -> None:
     register(joint)
     with pytest.raises(InvalidInput) as excinfo:
-        register(joint, actor=joint.outsider, first_name="Other")
+        register(joint, actor=joint.outsider, first_name="Other",
+                 consents=[ConsentGrant(joint.outsider.staff.organisation_id, "employment", "Joint service")])
     assert excinfo.value.code == "already_registered"
     assert "Aino" not in str(excinfo.value)
     assert Client.objects.filter(personal_identity_code="010594Y9032").get().first_name == "Aino"

@@ -76,3 +76,18 @@ def test_open__returning_client_gets_a_new_episode_only_when_none_is_open(joint:
 ])
 def test_add_months(day: dt.date, months: int, expected: dt.date) -> None:
     assert add_months(day, months) == expected
+
+
+@pytest.mark.parametrize("end_date", ["2026-01-01", None, dt.datetime(2026, 1, 1)])
+def test_close__end_date_must_be_a_date(joint: Any, end_date: Any) -> None:
+    with pytest.raises(InvalidInput):
+        episode_close(actor=joint.coordinator, episode_id=joint.episode.pk, end_date=end_date, end_reason="employed")
+
+
+def test_add_participant__joining_date_within_the_episode(joint: Any) -> None:
+    health = f.organisation(OrganisationKind.HEALTH_SERVICES)
+    nurse = f.staff(health, StaffRole.HEALTH_PROFESSIONAL)
+    for day in (dt.date(1990, 1, 1), timezone.localdate() + dt.timedelta(days=5)):
+        with pytest.raises(InvalidInput):
+            episode_add_participant(actor=joint.coordinator, episode_id=joint.episode.pk,
+                                    responsible_person_id=nurse.staff.pk, joined_on=day)

@@ -143,3 +143,17 @@ def test_plan__client_requests_review_and_marks_own_step(joint: Any) -> None:
     with pytest.raises(AccessDenied):
         step_set_status(actor=joint.coordinator, step_id=org_step.pk, status=StepStatus.DONE)
     step_set_status(actor=joint.social_worker, step_id=org_step.pk, status=StepStatus.IN_PROGRESS)
+
+
+@pytest.mark.parametrize("goal", [
+    GoalInput(area=GoalArea.EMPLOYMENT, title="x" * 301),
+    GoalInput(area=GoalArea.EMPLOYMENT, title="ok", steps=[StepInput(description="y" * 501, owned_by_client=True)]),
+    GoalInput(area=GoalArea.EMPLOYMENT, title="ok", steps=[StepInput(description="z", owned_by_client=True,
+                                                                     due_date="2026-01-01")]),  # type: ignore[arg-type]
+])
+def test_plan__goal_and_step_fields_validated_before_anything_is_written(joint: Any, goal: GoalInput) -> None:
+    with pytest.raises(InvalidInput) as excinfo:
+        plan_add_version(actor=joint.coordinator, episode_id=joint.episode.pk, expected_version=0,
+                         employment_goal="Work", goals=[goal])
+    assert any(key.startswith("goals[0]") for key in excinfo.value.errors)
+    assert not PlanVersion.objects.exists() and not Plan.objects.filter(current_version__gt=0).exists()

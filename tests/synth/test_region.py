@@ -24,6 +24,9 @@ from polku.synth.generate import Options, generate
 
 from .support import START, Rollback, read_csv
 
+# The tests read the module's region; the mark makes pytest-django create the test database.
+pytestmark = pytest.mark.django_db
+
 
 @pytest.fixture(scope="module")
 def region(django_db_setup: Any, django_db_blocker: Any, tmp_path_factory: Any) -> Any:
@@ -220,3 +223,27 @@ def test_region__lively_enough_for_a_demo(region: Any) -> None:
     assert 50 <= sum(1 for _ in apps.get_model("catalogue", "Service").objects.all()) <= 80
     assert Counter(JointServiceEpisode.objects.values_list("status", flat=True))["active"] > 1000
     assert summary["rows"]["clients_client"] == 5000
+
+
+def test_region__rules_across_records_hold(region: Any) -> None:
+    """What the services would refuse never appears in generated history: a referral sent without the client's
+    consent in force for the receiving organisation, a review, plan version or decision after the episode ended,
+    a job-seeker period before the age of 16."""
+    from django.db.models import Exists, F, OuterRef, Q
+
+    from polku.clients.models import Consent
+    from polku.plans.models import PlanReview, PlanVersion
+
+    consent_in_force = Consent.objects.filter(
+        client_id=OuterRef("client_id"), organisation_id=OuterRef("receiving_organisation_id"),
+        category=OuterRef("service__data_category"), valid_from__lte=OuterRef("sent_at"),
+    ).filter(Q(valid_to__isnull=True) | Q(valid_to__gt=OuterRef("sent_at")))
+    consent_in_force = consent_in_force.filter(Q(revoked_at__isnull=True) | Q(revoked_at__gt=OuterRef("sent_at")))
+    assert not Referral.objects.filter(sent_at__isnull=False).exclude(Exists(consent_in_force)).exists()
+    closed = JointServiceEpisode.objects.filter(status="closed")
+    assert not PlanReview.objects.filter(plan__episode__in=closed, held_on__gt=F("plan__episode__end_date")).exists()
+    assert not PlanVersion.objects.filter(plan__episode__in=closed,
+                                          created_at__date__gt=F("plan__episode__end_date")).exists()
+    assert not Referral.objects.filter(episode__in=closed, decided_at__date__gt=F("episode__end_date")).exists()
+    for birth, start in EmploymentStatusPeriod.objects.values_list("client__birth_date", "start_date"):
+        assert (start - birth).days >= 16 * 365

@@ -200,6 +200,22 @@ def authorize(
     return decision
 
 
+def deny(
+    user: Any, client: Client | int, category: str, action: str, *, purpose: Purpose, message: Any, code: str,
+    obj: Any = None,
+) -> AccessDenied:
+    """A refusal decided by a service's own rule after :func:`authorize` allowed the access (the wrong side of a
+    referral, not the responsible person, ...). Raise what it returns: the refusal is logged exactly like the
+    policy's own, and the allowed row that ``authorize`` wrote is rolled back with the rest."""
+    client_id = client if isinstance(client, int) else client.pk
+    exc = AccessDenied(message, code=code)
+    exc.log_entry = {"user": user, "client_id": client_id, "category": category, "action": action,
+                     "purpose": purpose, "reason": code, "obj": obj}
+    if getattr(_service_depth, "value", 0) == 0:
+        _write_refusal(exc)
+    return exc
+
+
 def _write_refusal(exc: AccessDenied) -> None:
     entry = getattr(exc, "log_entry", None)
     if entry is not None and not getattr(exc, "logged", False):

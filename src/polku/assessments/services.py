@@ -9,11 +9,11 @@ from typing import Any
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from polku.access.policy import authorize, client_data_service, client_of, staff_of
+from polku.access.policy import authorize, client_data_service, client_of, deny, staff_of
 from polku.audit.models import AccessAction
 from polku.core.choices import DataCategory
 from polku.core.errors import AccessDenied, IllegalTransition, InvalidInput
-from polku.core.validation import require
+from polku.core.validation import require, require_date
 from polku.episodes.models import JointServiceEpisode
 
 from .models import (
@@ -68,11 +68,16 @@ def assessment_record(
         errors[code] = [str(_("This instrument has no such item."))]
     if errors:
         raise InvalidInput(_("Some answers are missing or out of range."), errors=errors)
-    day = assessed_on or timezone.localdate()
+    day = require_date(assessed_on or timezone.localdate(), "assessed_on")
     require(day <= timezone.localdate(), "assessed_on", _("An assessment cannot be dated in the future."))
     if episode_id is not None:
         require(JointServiceEpisode.objects.filter(pk=episode_id, client_id=client_id).exists(), "episode",
                 _("The episode is not this client's."))
+    if joint_assessment_id is not None:
+        joint = JointAssessment.objects.filter(pk=joint_assessment_id, episode__client_id=client_id)
+        if episode_id is not None:
+            joint = joint.filter(episode_id=episode_id)
+        require(joint.exists(), "joint_assessment", _("The joint assessment is not this client's."))
     staff = staff_of(actor)
     total = score(instrument.scoring_rule, [answers[i.code] for i in items],
                   [(i.scale_min, i.scale_max) for i in items])
@@ -100,6 +105,7 @@ def joint_assessment_open(
               purpose=_("Joint assessment"), obj=episode)
     if not episode.is_open:
         raise IllegalTransition(_("The episode is closed."), code="episode_closed")
+    require_date(held_on, "held_on")
     require(held_on <= timezone.localdate(), "held_on", _("A joint assessment cannot be dated in the future."))
     return JointAssessment.objects.create(episode=episode, held_on=held_on, client_view=client_view.strip(),
                                           summary=summary.strip(), created_by=actor)
@@ -115,11 +121,12 @@ def joint_assessment_add_section(
     if joint is None:
         raise _denied()
     require(area in AssessmentArea.values, "area", _("Choose the area of the section."))
-    authorize(actor, joint.episode.client_id, AREA_DATA_CATEGORY[area], AccessAction.CREATE,
-              purpose=_("Joint assessment"), obj=joint)
+    category = AREA_DATA_CATEGORY[area]
+    authorize(actor, joint.episode.client_id, category, AccessAction.CREATE, purpose=_("Joint assessment"), obj=joint)
     staff = staff_of(actor)
     if staff is None:
-        raise AccessDenied(_("Only professionals write a section."), code="role")
+        raise deny(actor, joint.episode.client_id, category, AccessAction.CREATE, purpose=_("Joint assessment"),
+                   message=_("Only professionals write a section."), code="role", obj=joint)
     require(bool(findings.strip()), "findings", _("Write the findings."))
     if joint.sections.filter(area=area).exists():
         raise InvalidInput(_("This area already has a section."), errors={"area": [str(_("Already written."))]})

@@ -17,7 +17,7 @@ from polku.audit.models import AccessAction
 from polku.core.choices import DataCategory
 from polku.core.errors import AccessDenied, InvalidInput, VersionConflict
 from polku.core.identity import parse_hetu
-from polku.core.validation import require, validated
+from polku.core.validation import require, require_date, validated
 from polku.organisations.models import Organisation
 
 from .models import Client, Consent, ConsentMethod, EmploymentStatusPeriod
@@ -78,6 +78,8 @@ def client_register(
     if unknown:
         raise InvalidInput(_("Unknown fields."), errors={name: [str(_("Unknown field."))] for name in unknown})
     hetu = _clean_hetu(personal_identity_code)
+    require(any(grant.organisation_id == staff.organisation_id for grant in consents), "consents",
+            _("Record the client's consent for your own organisation: without it you could not see the client."))
     existing = Client.objects.filter(personal_identity_code=hetu.code).first()
     if existing is not None:
         raise InvalidInput(
@@ -202,6 +204,10 @@ def employment_period_record(
     """Record a period of labour-market status (employment data)."""
     authorize(actor, client_id, DataCategory.EMPLOYMENT, AccessAction.CREATE,
               purpose=_("Record employment status"))
+    require_date(start_date, "start_date")
+    if end_date is not None:
+        require_date(end_date, "end_date")
+    require(start_date <= timezone.localdate(), "start_date", _("A period cannot start in the future."))
     period = EmploymentStatusPeriod(client_id=client_id, status=status, start_date=start_date,
                                     end_date=end_date, source=source)
     validated(period)

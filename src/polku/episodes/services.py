@@ -10,19 +10,20 @@ from django.db import IntegrityError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from polku.access.policy import authorize, client_data_service, staff_of
+from polku.access.policy import JOINT_SERVICE_ROLES, authorize, client_data_service, deny, staff_of
 from polku.audit.models import AccessAction
 from polku.clients.models import Client
 from polku.core.choices import DataCategory
 from polku.core.dates import add_months
 from polku.core.errors import AccessDenied, IllegalTransition, InvalidInput
-from polku.core.validation import require
+from polku.core.validation import require, require_date
 from polku.organisations.models import StaffMember
 
 from .models import EndReason, EpisodeParticipant, EpisodeStatus, JointServiceEpisode
 
 
 def _episode_create(*, actor: Any, staff: StaffMember, client: Client, start_date: dt.date) -> JointServiceEpisode:
+    require_date(start_date, "start_date")
     require(start_date <= timezone.localdate(), "start_date", _("An episode cannot start in the future."))
     episode = JointServiceEpisode(
         client=client, status=EpisodeStatus.MAPPING, start_date=start_date,
@@ -58,8 +59,10 @@ def episode_open(*, actor: Any, client_id: int, start_date: dt.date | None = Non
     authorize(actor, client_id, DataCategory.BASIC, AccessAction.CREATE,
               purpose=_("Open a joint-service episode"))
     staff = staff_of(actor)
-    if staff is None:
-        raise AccessDenied(_("Only staff can open an episode."), code="role")
+    if staff is None or staff.role not in JOINT_SERVICE_ROLES:
+        raise deny(actor, client_id, DataCategory.BASIC, AccessAction.CREATE,
+                   purpose=_("Open a joint-service episode"),
+                   message=_("Only the professionals of the joint service's parties open an episode."), code="role")
     client = Client.objects.get(pk=client_id)
     return _episode_create(actor=actor, staff=staff, client=client, start_date=start_date or timezone.localdate())
 
@@ -73,8 +76,15 @@ def episode_add_participant(
     Only a participating organisation can add another (it has the relationship and the consent to do so).
     """
     episode = _get_episode(episode_id, lock=True)
-    authorize(actor, episode.client_id, DataCategory.BASIC, AccessAction.UPDATE,
-              purpose=_("Add an organisation to the joint service"), obj=episode)
+    purpose = _("Add an organisation to the joint service")
+    authorize(actor, episode.client_id, DataCategory.BASIC, AccessAction.UPDATE, purpose=purpose, obj=episode)
+    staff = staff_of(actor)
+    if staff is None or staff.role not in JOINT_SERVICE_ROLES or not episode.participants.filter(
+        organisation_id=staff.organisation_id, left_on__isnull=True
+    ).exists():
+        raise deny(actor, episode.client_id, DataCategory.BASIC, AccessAction.UPDATE, purpose=purpose, obj=episode,
+                   message=_("Only a participating organisation's professionals can add another organisation."),
+                   code="not_participant")
     if not episode.is_open:
         raise IllegalTransition(_("The episode is closed."), code="episode_closed")
     person = StaffMember.objects.select_related("organisation").filter(
@@ -85,9 +95,12 @@ def episode_add_participant(
     if episode.participants.filter(organisation_id=person.organisation_id, left_on__isnull=True).exists():
         raise InvalidInput(_("This organisation already takes part in the episode."),
                            errors={"responsible_person": [str(_("Already taking part."))]})
+    day = require_date(joined_on or timezone.localdate(), "joined_on")
+    require(episode.start_date <= day <= timezone.localdate(), "joined_on",
+            _("The joining date must be between the start of the episode and today."))
     participant, _created = EpisodeParticipant.objects.update_or_create(
         episode=episode, organisation_id=person.organisation_id,
-        defaults={"responsible_person": person, "joined_on": joined_on or timezone.localdate(), "left_on": None},
+        defaults={"responsible_person": person, "joined_on": day, "left_on": None},
     )
     return participant
 
@@ -102,6 +115,7 @@ def episode_close(
               purpose=_("Close the joint-service episode"), obj=episode)
     if not episode.is_open:
         raise IllegalTransition(_("The episode is already closed."), code="episode_closed")
+    require_date(end_date, "end_date")
     require(end_reason in EndReason.values, "end_reason", _("Choose why the joint service ends."))
     require(end_date >= episode.start_date, "end_date", _("The end date cannot be before the start date."))
     require(end_date <= timezone.localdate(), "end_date", _("The end date cannot be in the future."))

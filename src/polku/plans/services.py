@@ -11,13 +11,13 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from polku.access.policy import authorize, client_data_service, client_of, staff_of
+from polku.access.policy import authorize, client_data_service, client_of, deny, staff_of
 from polku.audit.models import AccessAction
 from polku.catalogue.models import Service
 from polku.core.choices import DataCategory
 from polku.core.dates import add_months
 from polku.core.errors import AccessDenied, IllegalTransition, InvalidInput, VersionConflict
-from polku.core.validation import require, validated
+from polku.core.validation import require, require_date, validated
 from polku.episodes.models import EpisodeParticipant, EpisodeStatus, JointServiceEpisode
 
 from .models import (
@@ -112,11 +112,12 @@ def plan_add_version(
     episode = JointServiceEpisode.objects.select_for_update().filter(pk=episode_id).first()
     if episode is None:
         raise _denied()
-    authorize(actor, episode.client_id, PLAN_CATEGORY, AccessAction.UPDATE,
-              purpose=_("Edit the multi-sector plan"), obj=episode)
+    purpose = _("Edit the multi-sector plan")
+    authorize(actor, episode.client_id, PLAN_CATEGORY, AccessAction.UPDATE, purpose=purpose, obj=episode)
     if staff_of(actor) is None:
-        raise AccessDenied(_("Only the participating professionals edit the plan; clients propose changes."),
-                           code="role")
+        raise deny(actor, episode.client_id, PLAN_CATEGORY, AccessAction.UPDATE, purpose=purpose, obj=episode,
+                   message=_("Only the participating professionals edit the plan; clients propose changes."),
+                   code="role")
     if not episode.is_open:
         raise IllegalTransition(_("The episode is closed; its plan can no longer change."), code="episode_closed")
     plan, _created = Plan.objects.get_or_create(episode=episode)
@@ -136,6 +137,7 @@ def plan_add_version(
         change_summary=change_summary.strip(), created_by=actor, created_at=timezone.now(),
     )
     validated(version)
+    goal_rows, step_rows = _content_rows(goals)
     # The conditional update is the guard even where row locks are not available (SQLite).
     if Plan.objects.filter(pk=plan.pk, current_version=expected_version).update(
         current_version=expected_version + 1, next_review_due=review_due
@@ -143,19 +145,43 @@ def plan_add_version(
         raise VersionConflict(_("Someone else saved a newer version of this plan. Reload it and make your "
                                 "changes again."), current_version=expected_version + 1)
     version.save()
-    for gi, goal in enumerate(goals):
-        goal_row = Goal.objects.create(plan_version=version, position=gi, area=goal.area,
-                                       title=goal.title.strip(), description=goal.description.strip())
-        Step.objects.bulk_create(
-            Step(goal=goal_row, position=si, kind=s.kind, description=s.description.strip(),
-                 service_id=s.service_id, owner_organisation_id=s.owner_organisation_id,
-                 owned_by_client=s.owned_by_client, due_date=s.due_date, status=s.status)
-            for si, s in enumerate(goal.steps)
-        )
+    for goal_row, steps in zip(goal_rows, step_rows, strict=True):
+        goal_row.plan_version = version
+        goal_row.save()
+        for step in steps:
+            step.goal = goal_row
+        Step.objects.bulk_create(steps)
     if episode.status == EpisodeStatus.MAPPING:
         episode.status = EpisodeStatus.ACTIVE
         episode.save(update_fields=["status"])
     return version
+
+
+def _content_rows(goals: Sequence[GoalInput]) -> tuple[list[Goal], list[list[Step]]]:
+    """Goal and step rows for the content, each validated by the model (lengths, choices, dates)."""
+    goal_rows, step_rows = [], []
+    for gi, goal in enumerate(goals):
+        goal_row = Goal(position=gi, area=goal.area, title=goal.title.strip(), description=goal.description.strip())
+        _validated_as(goal_row, f"goals[{gi}]", exclude=["plan_version"])
+        steps = []
+        for si, s in enumerate(goal.steps):
+            if s.due_date is not None:
+                require_date(s.due_date, f"goals[{gi}].steps[{si}].due_date")
+            step = Step(position=si, kind=s.kind, description=s.description.strip(), service_id=s.service_id,
+                        owner_organisation_id=s.owner_organisation_id, owned_by_client=s.owned_by_client,
+                        due_date=s.due_date, status=s.status)
+            _validated_as(step, f"goals[{gi}].steps[{si}]", exclude=["goal"])
+            steps.append(step)
+        goal_rows.append(goal_row)
+        step_rows.append(steps)
+    return goal_rows, step_rows
+
+
+def _validated_as(obj: Any, prefix: str, *, exclude: list[str]) -> None:
+    try:
+        validated(obj, exclude=exclude)
+    except InvalidInput as exc:
+        raise InvalidInput(exc.message, errors={f"{prefix}.{k}": v for k, v in exc.errors.items()}) from exc
 
 
 def _current_version(plan_version_id: int) -> PlanVersion:
@@ -171,9 +197,10 @@ def plan_sign(*, actor: Any, plan_version_id: int, client_agreed_in_person: bool
     person of a participating organisation. Only the current version can be signed."""
     version = _current_version(plan_version_id)
     episode = version.plan.episode
-    authorize(actor, episode.client_id, PLAN_CATEGORY, AccessAction.UPDATE,
-              purpose=_("Agree the multi-sector plan"), obj=version)
-    if version.number != version.plan.current_version:
+    purpose = _("Agree the multi-sector plan")
+    authorize(actor, episode.client_id, PLAN_CATEGORY, AccessAction.UPDATE, purpose=purpose, obj=version)
+    plan = Plan.objects.select_for_update().get(pk=version.plan_id)  # no new version may slip in meanwhile
+    if version.number != plan.current_version:
         raise IllegalTransition(_("Only the current version of the plan can be agreed."), code="stale_version")
     if not episode.is_open:
         raise IllegalTransition(_("The episode is closed."), code="episode_closed")
@@ -186,8 +213,9 @@ def plan_sign(*, actor: Any, plan_version_id: int, client_agreed_in_person: bool
         if not EpisodeParticipant.objects.filter(
             episode=episode, organisation_id=staff.organisation_id, responsible_person=staff, left_on__isnull=True
         ).exists():
-            raise AccessDenied(_("Only the organisation's named responsible person can agree the plan."),
-                               code="not_responsible")
+            raise deny(actor, episode.client_id, PLAN_CATEGORY, AccessAction.UPDATE, purpose=purpose, obj=version,
+                       message=_("Only the organisation's named responsible person can agree the plan."),
+                       code="not_responsible")
         party, organisation_id = SignoffParty.ORGANISATION, staff.organisation_id
         existing = version.signoffs.filter(party=party, organisation_id=organisation_id)
     if existing.exists():
@@ -218,10 +246,12 @@ def plan_record_review(*, actor: Any, plan_id: int, held_on: dt.date, notes: str
     plan = Plan.objects.select_for_update().select_related("episode").filter(pk=plan_id).first()
     if plan is None:
         raise _denied()
-    authorize(actor, plan.episode.client_id, PLAN_CATEGORY, AccessAction.UPDATE,
-              purpose=_("Review the multi-sector plan"), obj=plan)
+    purpose = _("Review the multi-sector plan")
+    authorize(actor, plan.episode.client_id, PLAN_CATEGORY, AccessAction.UPDATE, purpose=purpose, obj=plan)
     if staff_of(actor) is None:
-        raise AccessDenied(_("Only staff record a review."), code="role")
+        raise deny(actor, plan.episode.client_id, PLAN_CATEGORY, AccessAction.UPDATE, purpose=purpose, obj=plan,
+                   message=_("Only staff record a review."), code="role")
+    require_date(held_on, "held_on")
     require(held_on <= timezone.localdate(), "held_on", _("A review cannot be recorded in the future."))
     if review_id is not None:
         review = PlanReview.objects.filter(pk=review_id, plan=plan, held_on__isnull=True).first()
@@ -242,23 +272,26 @@ def plan_record_review(*, actor: Any, plan_id: int, held_on: dt.date, notes: str
 
 @client_data_service
 def step_set_status(*, actor: Any, step_id: int, status: str) -> Step:
-    """Mark progress on a step of the current plan version: its owning organisation, or the client for
-    the client's own steps."""
+    """Mark progress on a step of the current plan version: its owning organisation, or the client for the
+    client's own steps (which a participating professional may also mark on the client's behalf)."""
     step = Step.objects.select_related("goal__plan_version__plan__episode").filter(pk=step_id).first()
     if step is None:
         raise _denied()
     version = step.goal.plan_version
     episode = version.plan.episode
-    authorize(actor, episode.client_id, PLAN_CATEGORY, AccessAction.UPDATE,
-              purpose=_("Update progress of a plan step"), obj=step)
+    purpose = _("Update progress of a plan step")
+    authorize(actor, episode.client_id, PLAN_CATEGORY, AccessAction.UPDATE, purpose=purpose, obj=step)
     require(status in StepStatus.values, "status", _("Choose the status of the step."))
-    if version.number != version.plan.current_version or not episode.is_open:
+    plan = Plan.objects.select_for_update().get(pk=version.plan_id)
+    if version.number != plan.current_version or not episode.is_open:
         raise IllegalTransition(_("Only steps of the current plan can change."), code="stale_version")
     staff = staff_of(actor)
     if staff is None and not step.owned_by_client:
-        raise AccessDenied(_("You can mark only your own steps done."), code="not_owner")
+        raise deny(actor, episode.client_id, PLAN_CATEGORY, AccessAction.UPDATE, purpose=purpose, obj=step,
+                   message=_("You can mark only your own steps done."), code="not_owner")
     if staff is not None and step.owner_organisation_id not in (staff.organisation_id, None):
-        raise AccessDenied(_("Only the step's responsible organisation can update it."), code="not_owner")
+        raise deny(actor, episode.client_id, PLAN_CATEGORY, AccessAction.UPDATE, purpose=purpose, obj=step,
+                   message=_("Only the step's responsible organisation can update it."), code="not_owner")
     step.status = status
     step.status_changed_at = timezone.now()
     step.save(update_fields=["status", "status_changed_at"])

@@ -15,7 +15,7 @@ from typing import Any
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from polku.access.policy import authorize, client_data_service, has_consent, staff_of
+from polku.access.policy import authorize, client_data_service, deny, has_consent, staff_of
 from polku.audit.models import AccessAction
 from polku.catalogue.models import Service
 from polku.core.choices import DataCategory
@@ -59,7 +59,8 @@ def referral_create(
     authorize(actor, client_id, DataCategory.BASIC, AccessAction.CREATE, purpose=_("Draft a referral"))
     staff = staff_of(actor)
     if staff is None:
-        raise AccessDenied(_("Only staff can refer a client."), code="role")
+        raise deny(actor, client_id, DataCategory.BASIC, AccessAction.CREATE, purpose=_("Draft a referral"),
+                   message=_("Only staff can refer a client."), code="role")
     service = Service.objects.filter(pk=service_id, active=True).first()
     require(service is not None, "service", _("Choose an active service."))
     assert service is not None
@@ -84,11 +85,12 @@ def referral_transition(
     referral = Referral.objects.select_for_update().select_related("service").filter(pk=referral_id).first()
     if referral is None:
         raise _denied()
-    authorize(actor, referral.client_id, DataCategory.BASIC, AccessAction.UPDATE,
-              purpose=_("Handle a referral"), obj=referral)
+    purpose = _("Handle a referral")
+    authorize(actor, referral.client_id, DataCategory.BASIC, AccessAction.UPDATE, purpose=purpose, obj=referral)
     staff = staff_of(actor)
     if staff is None:
-        raise AccessDenied(_("Only staff handle referrals."), code="role")
+        raise deny(actor, referral.client_id, DataCategory.BASIC, AccessAction.UPDATE, purpose=purpose, obj=referral,
+                   message=_("Only staff handle referrals."), code="role")
     if expected_version is not None and referral.version != expected_version:
         raise VersionConflict(_("Someone else changed this referral. Reload and try again."),
                               current_version=referral.version)
@@ -101,8 +103,9 @@ def referral_transition(
     side = allowed[to_status]
     side_org = referral.sending_organisation_id if side == SENDER else referral.receiving_organisation_id
     if staff.organisation_id != side_org:
-        raise AccessDenied(
-            _("Only the sending organisation can do this.") if side == SENDER
+        raise deny(
+            actor, referral.client_id, DataCategory.BASIC, AccessAction.UPDATE, purpose=purpose, obj=referral,
+            message=_("Only the sending organisation can do this.") if side == SENDER
             else _("Only the receiving organisation can do this."), code="wrong_side",
         )
     reason = reason.strip()

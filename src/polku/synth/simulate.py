@@ -349,6 +349,9 @@ def _close_referrals(h: History, mask: np.ndarray, day: np.ndarray) -> None:
     """When an episode ends, referrals still open end with it: running services are interrupted, the rest cancelled."""
     for s in range(SLOTS):
         t = h.ref_type[:, s]
+        # A refusal that would have come after the end never came: that referral is cancelled like the rest.
+        late_decline = mask & h.ref_declined[:, s] & (h.ref_decided[:, s] > day)
+        h.ref_declined[late_decline, s] = False
         ends_later = (h.ref_end[:, s] < 0) | (h.ref_end[:, s] > day)
         open_ref = mask & (t >= 0) & ~h.ref_declined[:, s] & ends_later & (h.ref_sent[:, s] <= day)
         running = open_ref & (h.ref_start[:, s] >= 0) & (h.ref_start[:, s] <= day)

@@ -294,13 +294,17 @@ def build(ctx: Context, h: History, rng: np.random.Generator) -> tuple[list[Rows
     cc, co, ccat, cfrom = cc[order], co[order], ccat[order], cfrom[order]
     first_of = np.ones(len(cc), bool)
     first_of[1:] = (cc[1:] != cc[:-1]) | (co[1:] != co[:-1]) | (ccat[1:] != ccat[:-1])
+    # The consent must stay in force until the last referral that needs it has been sent.
+    group = np.cumsum(first_of) - 1
+    needed_until = np.zeros(first_of.sum(), dtype=np.int64)
+    np.maximum.at(needed_until, group, cfrom + 1)
     cc, co, ccat, cfrom = cc[first_of], co[first_of], ccat[first_of], cfrom[first_of]
     m = len(cc)
     limited = rng.random(m) < P.CONSENT_TIME_LIMITED
-    valid_to_day = cfrom + rng.integers(180, 800, m)
+    valid_to_day = np.maximum(cfrom + rng.integers(180, 800, m), needed_until + 30)
     revoked = rng.random(m) < P.CONSENT_REVOKED
-    revoked_day = cfrom + rng.integers(10, 400, m)
-    revoked &= revoked_day <= end_day
+    revoked_day = np.maximum(cfrom + rng.integers(10, 400, m), needed_until + 1)
+    revoked &= (revoked_day <= end_day) & (~limited | (revoked_day < valid_to_day))
     from_stamp = _stamps(ctx, cfrom, rng)
     recorder = coordinator[cc, 1]
     rows_out.append(
@@ -384,6 +388,8 @@ def _periods(ctx: Context, h: History, client_ids: np.ndarray, rng: np.random.Ge
     start_day = w.month_start[mi].copy()
     first = mi == entry_month[ci]
     before = h.pop.entry_day[ci] - np.round(h.pop.unemployed_months[ci] * 30.4).astype(np.int64)
+    sixteenth_birthday = h.pop.entry_day[ci] - np.round((h.pop.age_at_entry[ci] - 16) * 365.25).astype(np.int64)
+    before = np.maximum(before, sixteenth_birthday)  # nobody is an unemployed job seeker before 16
     start_day = np.where(first & (codes == 0), before, np.where(first, h.pop.entry_day[ci], start_day))
     employed_first = (
         (codes == 1) & (h.employed_day[ci] >= w.month_start[mi]) & (h.employed_day[ci] < w.month_start[mi + 1])
@@ -576,7 +582,7 @@ def _plans(
         within = alive & (due <= last_day)
         missed = within & (rng.random(k) < P.REVIEW_MISSED)
         held = within & ~missed
-        held_day = np.minimum(due + rng.integers(-20, 15, k), end_day)
+        held_day = np.minimum(due + rng.integers(-20, 15, k), last_day)  # never after the episode ended
         reviewed_plan.append(np.nonzero(held)[0])
         reviewed_day.append(held_day[held])
         alive &= held
