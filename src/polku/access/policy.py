@@ -24,7 +24,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
@@ -47,7 +46,6 @@ JOINT_SERVICE_ROLES = frozenset(
     {StaffRole.COORDINATOR, StaffRole.SOCIAL_WORKER, StaffRole.HEALTH_PROFESSIONAL, StaffRole.KELA_EXPERT}
 )
 
-UserLike = AbstractBaseUser | AnonymousUser
 #: Why data is processed: a marked message (``_("...")``), stored untranslated and shown in the reader's language.
 Purpose = str | Promise
 P = ParamSpec("P")

@@ -92,7 +92,6 @@ def access_log_by_actor(*, actor: Any) -> QuerySet[AccessLog]:
 
 
 __all__ = [
-    "AccessAction",
     "ClientOverview",
     "access_log_by_actor",
     "access_log_for_client",

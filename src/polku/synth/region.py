@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -225,11 +224,3 @@ def ensure_region(*, seed: int, clients: int) -> Region:
         members.get(StaffRole.KELA_EXPERT, []),
         providers,
     )
-
-
-def describe(region: Region) -> dict[str, Any]:
-    return {
-        "organisations": len(region.organisations),
-        "services": sum(len(s) for s in region.services),
-        "coordinators": len(region.coordinators),
-    }

@@ -6,7 +6,6 @@ and the truth can name the records it speaks of.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -801,7 +800,3 @@ def _assessments(
         },
     )
     return [assessments, answer_rows]
-
-
-def iter_rows(rows: Rows) -> Iterator[tuple[Any, ...]]:
-    return zip(*rows.columns.values(), strict=True)
