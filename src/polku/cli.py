@@ -20,6 +20,15 @@ Commands:
   worker [--queue-name Q] [--batch]
                         run background tasks queued through Django's tasks API (django-tasks-db);
                         run several on several machines against the same database
+  sweep [--as-of DATE] [--format table|json] [--schedule]
+                        evaluate the coordination rules over the whole client base and update the alerts;
+                        --schedule queues the nightly sweep for the worker
+  worklist --user USERNAME [--limit N] [--ack ALERT] [--history]
+                        what that staff member should do first, with the action that resolves each item
+  gaps --user USERNAME [--weeks N]
+                        managers: open gaps by rule, provider and service, weekly trend, waiting times
+  rules [set RULE KEY=VALUE ... | reset RULE]
+                        the coordination rules and this region's thresholds
   help [COMMAND]        help on a command
   Any other Django management command (check, shell, dbshell, makemigrations, ...) is passed through.
 

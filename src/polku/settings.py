@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
@@ -61,6 +63,7 @@ INSTALLED_APPS = [
     "polku.referrals",
     "polku.plans",
     "polku.assessments",
+    "polku.coordination",
     "polku.audit",
     "polku.accounts",
     "polku.web",
@@ -144,10 +147,20 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 TASKS = {"default": {"BACKEND": os.environ.get("POLKU_TASK_BACKEND", "django_tasks_db.DatabaseBackend")}}
 
 # Domain defaults (configurable; see docs/domain.md for their sources).
-POLKU = {
+def _json_setting(name: str) -> object:
+    try:
+        return json.loads(os.environ.get(name, "{}"))
+    except ValueError:
+        return f"not JSON: {os.environ[name]!r}"  # reported by the start-up check
+
+
+POLKU: dict[str, Any] = {
     "MAPPING_PERIOD_MONTHS": int(os.environ.get("POLKU_MAPPING_PERIOD_MONTHS", "3")),
     "PLAN_REVIEW_MONTHS": int(os.environ.get("POLKU_PLAN_REVIEW_MONTHS", "6")),
     "SMALL_CELL_THRESHOLD": int(os.environ.get("POLKU_SMALL_CELL_THRESHOLD", "5")),
+    # Coordination rules' thresholds for this region, e.g. {"referral_unanswered": {"days": 21}}; see
+    # docs/coordination.md. Checked at start-up (``polku check``); the admin's rule settings override these.
+    "RULES": _json_setting("POLKU_RULES"),
 }
 
 LOGGING = {

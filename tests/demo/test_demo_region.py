@@ -12,6 +12,7 @@ from django.test import Client as Browser
 from polku.clients.models import Client
 from polku.clients.selectors import caseload
 from polku.demo.region import DEMO_PASSWORD, STAFF, load_demo_region
+from polku.episodes.models import JointServiceEpisode
 from polku.organisations.models import Organisation, OrganisationKind, StaffRole
 
 
@@ -23,7 +24,15 @@ def region(db: Any) -> Any:
 def test_demo_region__every_kind_of_organisation_and_a_login_for_every_role(region: Any) -> None:
     assert set(Organisation.objects.values_list("kind", flat=True)) == set(OrganisationKind.values) - {"other"}
     assert {role for _u, _o, role, _f, _l in STAFF} == set(StaffRole.values)
-    assert Client.objects.count() == 300
+    assert JointServiceEpisode.objects.count() == 300  # one episode per joint-service client
+    assert Client.objects.count() > 300  # plus registered job seekers outside the joint service
+
+
+def test_demo_region__swept_so_the_coordinator_has_a_worklist(region: Any) -> None:
+    from polku.coordination.selectors import worklist
+
+    items = worklist(actor=region.staff["coordinator"])
+    assert items and any(i.mine for i in items)
 
 
 @pytest.mark.parametrize(("username", "sees_clients"), [
@@ -60,11 +69,12 @@ def test_demo_command__loads_once_and_prints_logins(db: Any) -> None:
     out = io.StringIO()
     call_command("demo", "--clients", "50", "--no-server", stdout=out)
     assert "coordinator" in out.getvalue() and DEMO_PASSWORD in out.getvalue()
-    assert Client.objects.count() == 50
+    assert JointServiceEpisode.objects.count() == 50
+    clients = Client.objects.count()
     out = io.StringIO()
     call_command("demo", "--clients", "50", "--no-server", stdout=out)
     assert "already has data" in out.getvalue()
-    assert Client.objects.count() == 50
+    assert Client.objects.count() == clients
 
 
 def test_demo_command__nonsense_count__refused(db: Any) -> None:

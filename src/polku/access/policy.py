@@ -4,7 +4,9 @@ One resolver answers it for the UI, the API, exports and background work alike. 
 client's data only when all of these hold:
 
 1. **Relationship** — their organisation has an active client relationship: it participates in the client's
-   open joint-service episode, or it receives an open referral of the client.
+   open joint-service episode, it receives an open referral of the client, or it is the employment authority
+   (employment services whose service area covers the client's municipality) of a client who is an
+   unemployed job seeker now — its statutory customer, whom it screens for the joint service.
 2. **Consent** — the client's consent in force covers that organisation and that data category. Basic and
    contact details are covered by any consent in force for the organisation. Recording or revoking consent on
    the client's behalf needs the relationship but not a prior consent (it is how consent is given).
@@ -32,11 +34,11 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import override
 
 from polku.audit.models import AccessAction, AccessLog
-from polku.clients.models import Client, Consent
+from polku.clients.models import Client, Consent, EmploymentStatus, EmploymentStatusPeriod
 from polku.core.choices import DataCategory
 from polku.core.errors import AccessDenied
 from polku.episodes.models import EpisodeParticipant, EpisodeStatus
-from polku.organisations.models import ROLE_DATA_CATEGORIES, StaffMember, StaffRole
+from polku.organisations.models import ROLE_DATA_CATEGORIES, OrganisationKind, ServiceArea, StaffMember, StaffRole
 from polku.referrals.models import OPEN_STATUSES as OPEN_REFERRAL_STATUSES
 from polku.referrals.models import Referral
 
@@ -95,7 +97,19 @@ def relationship_filter(organisation_id: int, client_ref: Any = None) -> Q:
     receives_referral = Referral.objects.filter(
         receiving_organisation_id=organisation_id, client_id=client, status__in=OPEN_REFERRAL_STATUSES,
     )
-    return Q(Exists(in_episode)) | Q(Exists(receives_referral))
+    area = ServiceArea.objects.filter(
+        organisation_id=organisation_id, organisation__kind=OrganisationKind.EMPLOYMENT_SERVICES
+    ).values("municipality_code")
+    today = timezone.localdate()
+    job_seeker = Client.objects.filter(
+        Exists(
+            EmploymentStatusPeriod.objects.filter(
+                client_id=OuterRef("pk"), status=EmploymentStatus.UNEMPLOYED, start_date__lte=today
+            ).filter(Q(end_date__isnull=True) | Q(end_date__gte=today))
+        ),
+        pk=client, municipality_code__in=area,
+    )
+    return Q(Exists(in_episode)) | Q(Exists(receives_referral)) | Q(Exists(job_seeker))
 
 
 def consent_filter(organisation_id: int, category: str, client_ref: Any = None, moment: Any = None) -> Q:

@@ -210,3 +210,95 @@ class EmploymentStatusPeriod(models.Model):
     def clean(self) -> None:
         if self.end_date is not None and self.start_date is not None and self.end_date < self.start_date:
             raise ValidationError({"end_date": _("A period cannot end before it starts.")})
+
+
+class ContactChannel(models.TextChoices):
+    MEETING = "meeting", _("Meeting in person")
+    PHONE = "phone", _("Phone call")
+    VIDEO = "video", _("Video call")
+    MESSAGE = "message", _("Message")
+    HOME_VISIT = "home_visit", _("Home visit")
+
+
+class ClientContact(models.Model):
+    """A contact with the client (*yhteydenotto*): a meeting, call or message in which staff and the client
+    actually reached each other. The coordination engine's "not contacted" rule reads these."""
+
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="contacts", verbose_name=_("client"))
+    episode = models.ForeignKey("episodes.JointServiceEpisode", on_delete=models.SET_NULL, null=True, blank=True,
+                                related_name="contacts", verbose_name=_("episode"))
+    organisation = models.ForeignKey("organisations.Organisation", on_delete=models.PROTECT, related_name="+",
+                                     verbose_name=_("organisation"))
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                    related_name="+", verbose_name=_("recorded by"))
+    at = models.DateTimeField(_("when"), default=timezone.now)
+    channel = models.CharField(_("channel"), max_length=16, choices=ContactChannel.choices)
+    summary = models.TextField(_("summary"), blank=True)
+
+    class Meta:
+        verbose_name = _("contact with the client")
+        verbose_name_plural = _("contacts with the client")
+        ordering = ["client_id", "-at"]
+        indexes = [models.Index(fields=["client", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.client_id} {self.channel} {self.at:%Y-%m-%d}"
+
+
+class ResidenceChange(models.Model):
+    """The client moved from one municipality to another (from the population register or told by the
+    client). ``Client.municipality_code`` holds the current municipality; this keeps when it changed."""
+
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="residence_changes",
+                               verbose_name=_("client"))
+    from_municipality = models.CharField(_("moved from"), max_length=3, validators=[municipality_code_validator])
+    to_municipality = models.CharField(_("moved to"), max_length=3, validators=[municipality_code_validator])
+    moved_on = models.DateField(_("moved on"))
+    recorded_at = models.DateTimeField(_("recorded"), default=timezone.now)
+    source = models.CharField(_("source"), max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = _("change of residence")
+        verbose_name_plural = _("changes of residence")
+        ordering = ["client_id", "-moved_on"]
+        indexes = [models.Index(fields=["client", "moved_on"])]
+
+    def __str__(self) -> str:
+        return f"{self.client_id}: {self.from_municipality} → {self.to_municipality} {self.moved_on}"
+
+
+class Benefit(models.TextChoices):
+    LABOUR_MARKET_SUBSIDY = "labour_market_subsidy", _("Labour market subsidy")
+    BASIC_UNEMPLOYMENT_ALLOWANCE = "basic_unemployment", _("Basic unemployment allowance")
+    EARNINGS_RELATED_ALLOWANCE = "earnings_related", _("Earnings-related unemployment allowance")
+    REHABILITATION_ALLOWANCE = "rehabilitation", _("Rehabilitation allowance")
+    SICKNESS_ALLOWANCE = "sickness", _("Sickness allowance")
+
+
+class BenefitPeriod(models.Model):
+    """A period for which a benefit was paid (from Kela's or an unemployment fund's register), with the number
+    of days paid. Labour market subsidy (*työmarkkinatuki*) is paid five days a week; the days paid for
+    unemployment are what the screening rule counts."""
+
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="benefit_periods",
+                               verbose_name=_("client"))
+    benefit = models.CharField(_("benefit"), max_length=24, choices=Benefit.choices)
+    start_date = models.DateField(_("from"))
+    end_date = models.DateField(_("to"), null=True, blank=True)
+    paid_days = models.PositiveIntegerField(_("days paid"))
+    source = models.CharField(_("source"), max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = _("benefit period")
+        verbose_name_plural = _("benefit periods")
+        ordering = ["client_id", "start_date"]
+        indexes = [models.Index(fields=["client", "benefit"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end_date__isnull=True) | Q(end_date__gte=models.F("start_date")),
+                name="benefit_period_end_after_start",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.client_id}: {self.benefit} {self.start_date}–{self.end_date or ''} ({self.paid_days})"

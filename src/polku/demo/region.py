@@ -65,4 +65,8 @@ def load_demo_region(*, clients: int = 5000, seed: int = 1) -> DemoRegion:
     portal.user = user_model.objects.create_user(username="client", password=DEMO_PASSWORD,
                                                  first_name=portal.first_name, last_name=portal.last_name)
     portal.save(update_fields=["user"])
+    # The coordination engine's first sweep, so the worklists have something in them from the start.
+    from polku.coordination.services import sweep
+
+    summary["sweep"] = sweep(triggered_by="demo").run.counts
     return DemoRegion(summary=summary, staff=staff, portal_client=portal)

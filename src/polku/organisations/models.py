@@ -60,6 +60,28 @@ class Organisation(models.Model):
         }
 
 
+class ServiceArea(models.Model):
+    """A municipality whose residents this organisation serves. For an employment authority
+    (*työllisyysalue*) these are the municipalities of its employment area: it is the statutory authority of
+    the registered job seekers living there, and a client who moves out of them needs a hand-over."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="service_area",
+                                     verbose_name=_("organisation"))
+    municipality_code = models.CharField(_("municipality code"), max_length=3)
+
+    class Meta:
+        verbose_name = _("service-area municipality")
+        verbose_name_plural = _("service area")
+        ordering = ["organisation_id", "municipality_code"]
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "municipality_code"], name="one_area_row_per_municipality")
+        ]
+        indexes = [models.Index(fields=["municipality_code", "organisation"])]
+
+    def __str__(self) -> str:
+        return f"{self.organisation_id}: {self.municipality_code}"
+
+
 class Unit(models.Model):
     """A unit (office, team, service point) of an organisation."""
 

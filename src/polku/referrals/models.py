@@ -63,6 +63,7 @@ class Referral(models.Model):
         indexes = [
             models.Index(fields=["receiving_organisation", "status"]),
             models.Index(fields=["client", "status"]),
+            models.Index(fields=["client", "sent_at"]),
         ]
 
     def __str__(self) -> str:

@@ -24,10 +24,11 @@ from polku.organisations.models import Organisation
 from . import params as P
 from .names import NameBook
 from .region import Region, ensure_region
+from .seekers import build_job_seekers, job_seekers_between
 from .simulate import Window, region_habits, simulate_chunk
 from .tables import MODELS, Context, build
 from .truth import TruthWriter
-from .writer import bulk_load, next_ids, reset_sequences, write
+from .writer import analyze, bulk_load, next_ids, reset_sequences, write
 
 CHUNK = 20_000  # clients simulated at once; fixed, so that a seed always gives the same region
 
@@ -127,7 +128,6 @@ def _context(region: Region, window: Window, names: NameBook) -> Context:
         service_table=table,
         instruments=_instruments(),
         names=names,
-        business_ids={org.pk: org.business_id for org in region.organisations.values()},
     )
 
 
@@ -230,6 +230,7 @@ def generate(
         reset_sequences(MODELS)
         if notify:
             notify("committing...")
+    analyze(MODELS)
     parameters = {
         "clients": options.clients,
         "seed": options.seed,
@@ -260,11 +261,14 @@ def _generate_chunks(
     for index, start in enumerate(range(0, options.clients, CHUNK)):
         size = min(CHUNK, options.clients - start)
         rng = np.random.default_rng([options.seed, 1, index])
-        history = simulate_chunk(rng, size, window, habits, services_per_type, options.hidden_confounding)
-        rows, chunk_truth = build(ctx, history, rng)
-        for table_rows in rows:
+        aux = np.random.default_rng([options.seed, 2, index])
+        history = simulate_chunk(rng, size, window, habits, services_per_type, options.hidden_confounding, aux)
+        rows, chunk_truth = build(ctx, history, rng, aux)
+        seeker_rng = np.random.default_rng([options.seed, 3, index])
+        seeker_rows, seeker_truth = build_job_seekers(ctx, job_seekers_between(start, start + size), seeker_rng)
+        for table_rows in rows + seeker_rows:
             table = table_rows.model._meta.db_table
             counts[table] = counts.get(table, 0) + write(table_rows)
-        truth.add(history, chunk_truth)
+        truth.add(history, chunk_truth, seeker_truth)
         if progress:
             progress(size)

@@ -477,3 +477,61 @@ TARGETS: dict[str, tuple[float, float]] = {
     "motivation": (0.25, 0.05),
     "employed_12_months_after_entry": (0.14, 0.04),
 }
+
+#: Municipalities outside the region that movers go to (Statistics Finland codes) and their weights (roughly the
+#: working-age population). None is in Central Finland, so a client living there is outside the service area of
+#: the region's employment-services organisation.
+OUTSIDE_MUNICIPALITIES: tuple[tuple[str, str, float], ...] = (
+    ("091", "Helsinki", 680),
+    ("049", "Espoo", 310),
+    ("092", "Vantaa", 245),
+    ("837", "Tampere", 255),
+    ("853", "Turku", 200),
+    ("564", "Oulu", 215),
+    ("398", "Lahti", 120),
+    ("297", "Kuopio", 125),
+    ("167", "Joensuu", 78),
+    ("743", "Seinäjoki", 65),
+)
+
+#: Moves (*assumption*; intermunicipal migration in Finland is about 5 % of the population a year): a client
+#: in the joint service moves at this yearly rate; this share of moves leaves the region. Most who leave are
+#: handed over (the episode closes as "moved_away" 1–6 weeks after the move); the rest stay open.
+MOVE_YEARLY = 0.06
+MOVE_OUT_OF_REGION = 0.45
+MOVE_HANDOVER = 0.75
+
+#: Contacts with the client (*assumption*): a meeting, call or message every 6–8 weeks on average, at irregular
+#: intervals; some clients drop out of touch part-way (their contacts stop).
+CONTACT_MEAN_DAYS = 49
+CONTACT_LOST_TOUCH = 0.12
+CONTACT_CHANNELS = (("meeting", 0.40), ("phone", 0.35), ("message", 0.15), ("video", 0.07), ("home_visit", 0.03))
+
+#: Reviews the client asks for (*assumption*): the share of plans with such a request, how many of those are
+#: forgotten (never held), and the delay of the rest.
+CLIENT_REQUESTED_REVIEW = 0.30
+REQUESTED_REVIEW_FORGOTTEN = 0.12
+#: Share of the planned steps of a plan's current version that are in progress.
+STEP_IN_PROGRESS = 0.30
+
+#: Benefits paid for unemployment (*assumption*): labour market subsidy for most long-term unemployed, the
+#: rest earnings-related or basic unemployment allowance. Paid five days a week.
+BENEFIT_SHARES = (("labour_market_subsidy", 0.80), ("earnings_related", 0.12), ("basic_unemployment", 0.08))
+
+#: Registered job seekers who are not in the joint service, as a share of the joint-service clients: the
+#: population the screening rule looks at (*assumption*). ``--clients N`` adds ``round(N × share)`` of them.
+JOB_SEEKER_SHARE = 0.25
+#: Their employment status at the window's end: unemployed, employed on the open market, in education.
+JOB_SEEKER_STATUS = (0.78, 0.16, 0.06)
+#: Share under 25, and the shares with a recent work-ability score and life-situation mapping.
+JOB_SEEKER_UNDER_25 = 0.16
+JOB_SEEKER_WAS = 0.35
+JOB_SEEKER_LIFE = 0.30
+#: Benefits of job seekers (*assumption*): under 25 mostly labour market subsidy (no work history).
+JOB_SEEKER_BENEFIT_SHARES = (("labour_market_subsidy", 0.55), ("earnings_related", 0.35), ("basic_unemployment", 0.10))
+
+#: Every municipality a client can live in: the region's first, then those outside it.
+MUNICIPALITY_CODES = tuple(m[0] for m in MUNICIPALITIES) + tuple(m[0] for m in OUTSIDE_MUNICIPALITIES)
+
+#: Share of the time-limited consents of open episodes that are renewed before they end (*assumption*).
+CONSENT_RENEWED = 0.35

@@ -10,7 +10,7 @@ from django.db import transaction
 
 from polku.catalogue.models import Service
 from polku.core.identity import make_business_id
-from polku.organisations.models import Organisation, OrganisationKind, StaffMember, StaffRole
+from polku.organisations.models import Organisation, OrganisationKind, ServiceArea, StaffMember, StaffRole
 
 from . import params as P
 
@@ -149,6 +149,11 @@ def ensure_region(*, seed: int, clients: int) -> Region:
             business_id=business_id,
             defaults={"name_fi": fi, "name_sv": sv, "name_en": en, "kind": kind, "municipality_code": "179"},
         )
+    # The employment-services organisation serves every municipality of the region (its employment area).
+    ServiceArea.objects.bulk_create(
+        [ServiceArea(organisation=orgs["employment"], municipality_code=code) for code, *_ in P.MUNICIPALITIES],
+        ignore_conflicts=True,
+    )
     services: list[list[Service]] = []
     for st in P.SERVICE_TYPES:
         per_type = []

@@ -176,9 +176,10 @@ class History:
     employed_day: np.ndarray  # first open-market job start, -1
     episode_end: np.ndarray  # -1 open
     end_reason: np.ndarray  # object array of str ("" open)
-    next_ref_never: np.ndarray  # bool: after the last service nobody planned a next step
     during: np.ndarray
     after: np.ndarray
+    move_day: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # the client moved (-1 never)
+    move_to: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # index into P.MUNICIPALITY_CODES
 
 
 def _effects_at(month: int, h: History, mask_sent_before: np.ndarray | None = None) -> np.ndarray:
@@ -212,8 +213,12 @@ def simulate_chunk(
     habit: np.ndarray,
     services_per_type: list[int],
     hidden_strength: float,
+    aux: np.random.Generator | None = None,
 ) -> History:
+    """Simulate ``n`` clients. ``rng`` drives the population and its history; ``aux`` (a stream of its own, so
+    that adding to it leaves the rest of the history as it was) draws the moves."""
     pop = draw_population(rng, n, window, hidden_strength)
+    moves = _draw_moves(aux if aux is not None else np.random.default_rng(0), pop)
     during, after = effect_matrix(pop)
     logits = need_logits(pop, habit, hidden_strength)
     months = window.months
@@ -236,7 +241,6 @@ def simulate_chunk(
         np.full(n, -1, np.int64),
         np.full(n, -1, np.int64),
         np.full(n, "", dtype=object),
-        np.zeros(n, bool),
         during,
         after,
     )
@@ -246,6 +250,7 @@ def simulate_chunk(
     slot = np.zeros(n, np.int64)
     employed = np.zeros(n, bool)
     open_episode = np.zeros(n, bool)
+    handed_over = np.zeros(n, bool)
     rows = np.arange(n)
     durations = np.array([st.duration_months for st in P.SERVICE_TYPES])
     waits = np.array([st.mean_wait_days for st in P.SERVICE_TYPES])
@@ -302,7 +307,6 @@ def simulate_chunk(
             h.ref_end_kind[idx, s] = np.where(noticed, END_CANCELLED, h.ref_end_kind[idx, s])
             nxt = np.where(noticed, cancel_day + 1, nxt)
             nxt = np.where(never & (outcome != UNANSWERED), -1, nxt)
-            h.next_ref_never[idx] = (nxt < 0) & (outcome != UNANSWERED)
             next_ref[idx] = nxt
             slot[idx] += 1
         # 2. Employment this month (from the entry month on).
@@ -342,7 +346,59 @@ def simulate_chunk(
             open_episode &= ~within
             next_ref[within] = -1
             _close_referrals(h, within, day)
+        # 5. Hand-overs: the episode of a client who moved out of the region closes (when it is still open).
+        day = moves["handover_day"]
+        within = open_episode & (day >= m_lo) & (day < m_hi) & (day <= end_day)
+        h.episode_end[within] = day[within]
+        h.end_reason[within] = "moved_away"
+        handed_over[within] = True
+        open_episode &= ~within
+        next_ref[within] = -1
+        _close_referrals(h, within, day)
+    _settle_moves(h, moves, handed_over)
     return h
+
+
+def _draw_moves(aux: np.random.Generator, pop: Population) -> dict[str, np.ndarray]:
+    """Each client's possible move: a day (from a yearly rate, counted from entry), a destination within the
+    region (another municipality, by population) or outside it, and for those who leave whether and when the
+    episode is handed over. Whether the move happens depends on the episode still being open then."""
+    n = len(pop.segment)
+    regional = len(P.MUNICIPALITIES)
+    day = pop.entry_day + 1 + np.round(aux.exponential(365.25 / P.MOVE_YEARLY, n)).astype(np.int64)
+    out = aux.random(n) < P.MOVE_OUT_OF_REGION
+    weights = np.array([m[2] for m in P.MUNICIPALITIES])
+    first, second = aux.choice(regional, size=(2, n), p=weights / weights.sum())
+    inside = np.where(first != pop.municipality, first, np.where(second != pop.municipality, second, 0))
+    inside = np.where(inside == pop.municipality, (pop.municipality + 1) % regional, inside)
+    away = np.array([m[2] for m in P.OUTSIDE_MUNICIPALITIES])
+    outside = regional + aux.choice(len(away), size=n, p=away / away.sum())
+    handover = out & (aux.random(n) < P.MOVE_HANDOVER)
+    handover_day = np.where(handover, day + aux.integers(7, 43, n), -1)
+    # Episodes closed as "moved_away" for other reasons: the move came shortly before.
+    before_close = aux.integers(0, 31, n)
+    other_outside = regional + aux.choice(len(away), size=n, p=away / away.sum())
+    return {
+        "day": day,
+        "to": np.where(out, outside, inside),
+        "handover_day": handover_day,
+        "before_close": before_close,
+        "other_to": other_outside,
+    }
+
+
+def _settle_moves(h: History, moves: dict[str, np.ndarray], handed_over: np.ndarray) -> None:
+    """The moves that happened: while the episode was open (on or before its last day), within the window. An
+    episode that closed as "moved_away" for another reason had its client move out of the region before."""
+    end_day = h.window.end_day
+    day, to = moves["day"].copy(), moves["to"].copy()
+    other_moved = (h.end_reason == "moved_away") & ~handed_over
+    day = np.where(other_moved, np.maximum(h.episode_end - moves["before_close"], h.pop.entry_day), day)
+    to = np.where(other_moved, moves["other_to"], to)
+    last = np.where(h.episode_end >= 0, h.episode_end, end_day)
+    happened = day <= last
+    h.move_day = np.where(happened, day, -1)
+    h.move_to = np.where(happened, to, -1)
 
 
 def _close_referrals(h: History, mask: np.ndarray, day: np.ndarray) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from polku.assessments.models import Assessment, AssessmentAnswer
-from polku.clients.models import Client, Consent, EmploymentStatusPeriod
+from polku.clients.models import BenefitPeriod, Client, ClientContact, Consent, EmploymentStatusPeriod, ResidenceChange
 from polku.episodes.models import EpisodeParticipant, JointServiceEpisode
 from polku.plans.models import Goal, Plan, PlanReview, PlanSignoff, PlanVersion, Step
 from polku.referrals.models import Referral, ReferralTransition
@@ -24,6 +24,7 @@ from .simulate import (
     END_COMPLETED,
     END_INTERRUPTED,
     SLOTS,
+    ST_UNEMPLOYED,
     STATUS_CODES,
     History,
 )
@@ -44,6 +45,9 @@ MODELS = [
     PlanReview,
     Assessment,
     AssessmentAnswer,
+    ClientContact,
+    ResidenceChange,
+    BenefitPeriod,
 ]
 EDUCATION = np.array(["isced_0_2", "isced_3_4", "isced_5_8"], dtype=object)
 CENTURY_SIGNS = {1900: "-YXWVU", 2000: "ABCDEF"}
@@ -85,7 +89,6 @@ class Context:
     service_table: np.ndarray  # (types, variants, 2): service id and provider id; variants padded by repetition
     instruments: dict[str, tuple[int, list[int]]]  # code → (instrument id, item ids)
     names: NameBook
-    business_ids: dict[int, str]  # organisation id → Y-tunnus (the truth names organisations by it)
 
     def ids(self, model: Any, count: int) -> np.ndarray:
         start = self.next_id[model._meta.db_table]
@@ -143,8 +146,12 @@ def identity_codes(ctx: Context, birth: np.ndarray, male: np.ndarray) -> np.ndar
     return codes
 
 
-def build(ctx: Context, h: History, rng: np.random.Generator) -> tuple[list[Rows], dict[str, Any]]:
-    """All rows of the chunk, and the chunk's truth (client keys, gaps)."""
+def build(
+    ctx: Context, h: History, rng: np.random.Generator, aux: np.random.Generator
+) -> tuple[list[Rows], dict[str, Any]]:
+    """All rows of the chunk, and the chunk's truth (client keys, gaps). ``rng`` continues the simulation's
+    stream; ``aux`` (the moves' stream) draws what was added later (contacts, moves, benefits, requested reviews,
+    steps in progress, renewed consents), so that adding it left the rest as it was."""
     w = ctx.window
     pop = h.pop
     n = len(pop.segment)
@@ -165,7 +172,9 @@ def build(ctx: Context, h: History, rng: np.random.Generator) -> tuple[list[Rows
     language[pop.foreign & (language == "fi") & (rng.random(n) < 0.3)] = "other"
     yes_no = lambda mask, stated=0.92: np.where(rng.random(n) < stated, np.where(mask, "yes", "no"), "not_stated")  # noqa: E731
     created = _stamps(ctx, pop.entry_day, rng)
-    municipality = np.array([m[0] for m in P.MUNICIPALITIES], dtype=object)[pop.municipality]
+    moved = h.move_day >= 0
+    codes = np.array(P.MUNICIPALITY_CODES, dtype=object)
+    municipality = codes[np.where(moved, h.move_to, pop.municipality)]  # where the client lives now
     homeless = pop.severity[:, P.B["housing"]] == 3
     rows_out.append(
         Rows(
@@ -238,6 +247,7 @@ def build(ctx: Context, h: History, rng: np.random.Generator) -> tuple[list[Rows
         (with_kela, ctx.kela_org, ctx.kela_experts),
     ):
         parts.append((mask, org, pool[rng.integers(0, len(pool), n)]))
+    social_worker, health_worker = parts[1][2], parts[2][2]
     p_episode, p_org, p_staff, p_user = [], [], [], []
     for mask, org, people in parts:
         p_episode.append(np.nonzero(mask)[0])
@@ -306,34 +316,62 @@ def build(ctx: Context, h: History, rng: np.random.Generator) -> tuple[list[Rows
     revoked &= (revoked_day <= end_day) & (~limited | (revoked_day < valid_to_day))
     from_stamp = _stamps(ctx, cfrom, rng)
     recorder = coordinator[cc, 1]
-    rows_out.append(
-        Rows(
-            Consent,
-            {
-                "id": ctx.ids(Consent, m),
-                "client_id": client_ids[cc],
-                "organisation_id": co,
-                "category": ccat,
-                "purpose": np.full(m, "Monialainen yhteispalvelu", dtype=object),
-                "valid_from": from_stamp,
-                "valid_to": _none_where(_stamps(ctx, valid_to_day, rng), ~limited),
-                "method": np.where(rng.random(m) < 0.7, "in_person", "signed_form").astype(object),
-                "recorded_by_id": recorder,
-                "recorded_at": from_stamp,
-                "revoked_at": _none_where(_stamps(ctx, revoked_day, rng), ~revoked),
-                "revoked_by_id": _none_where(recorder, ~revoked),
-                "revoke_reason": np.where(revoked, "Asiakkaan pyynnöstä", "").astype(object),
-            },
-        )
+    consent_ids = ctx.ids(Consent, m)
+    consent_columns = {
+        "id": consent_ids,
+        "client_id": client_ids[cc],
+        "organisation_id": co,
+        "category": ccat,
+        "purpose": np.full(m, "Monialainen yhteispalvelu", dtype=object),
+        "valid_from": from_stamp,
+        "valid_to": _none_where(_stamps(ctx, valid_to_day, rng), ~limited),
+        "method": np.where(rng.random(m) < 0.7, "in_person", "signed_form").astype(object),
+        "recorded_by_id": recorder,
+        "recorded_at": from_stamp,
+        "revoked_at": _none_where(_stamps(ctx, revoked_day, rng), ~revoked),
+        "revoked_by_id": _none_where(recorder, ~revoked),
+        "revoke_reason": np.where(revoked, "Asiakkaan pyynnöstä", "").astype(object),
+    }
+    # Some time-limited consents of open episodes are renewed before they end: a new consent of the same
+    # organisation and category, without an end, continues after the old one.
+    renewal_day = valid_to_day - aux.integers(1, 60, m)
+    renewed = (
+        limited
+        & ~revoked
+        & (status[cc] != "closed")
+        & (aux.random(m) < P.CONSENT_RENEWED)
+        & (renewal_day <= end_day)
+        & (renewal_day > cfrom)
     )
+    r = np.nonzero(renewed)[0]
+    renewal_stamp = _stamps(ctx, renewal_day[r], aux)
+    renewal_columns = {
+        "id": ctx.ids(Consent, r.size),
+        "client_id": client_ids[cc[r]],
+        "organisation_id": co[r],
+        "category": ccat[r],
+        "purpose": np.full(r.size, "Monialainen yhteispalvelu", dtype=object),
+        "valid_from": renewal_stamp,
+        "valid_to": np.full(r.size, None, dtype=object),
+        "method": np.full(r.size, "in_person", dtype=object),
+        "recorded_by_id": recorder[r],
+        "recorded_at": renewal_stamp,
+        "revoked_at": np.full(r.size, None, dtype=object),
+        "revoked_by_id": np.full(r.size, None, dtype=object),
+        "revoke_reason": np.full(r.size, "", dtype=object),
+    }
+    rows_out.append(Rows(Consent, {k: np.concatenate([v, renewal_columns[k]]) for k, v in consent_columns.items()}))
     consent_truth = {
         "client": cc,
-        "organisation": np.array([ctx.business_ids.get(int(o), str(o)) for o in co], dtype=object),
-        "valid_to_day": np.where(limited & ~revoked, valid_to_day, -1),
+        "id": consent_ids,
+        # The day each consent in force stops being so without anything after it (-1: never, or revoked).
+        "valid_to_day": np.where(limited & ~revoked & ~renewed, valid_to_day, -1),
     }
 
-    # Employment-status periods from the monthly statuses -------------------------------------------------
-    rows_out.append(_periods(ctx, h, client_ids, rng))
+    # Employment-status periods from the monthly statuses, and the benefits paid for unemployment ---------
+    period_rows, periods = _periods(ctx, h, client_ids, rng)
+    rows_out.append(period_rows)
+    rows_out.append(_benefits(ctx, client_ids, periods, aux, P.BENEFIT_SHARES, np.zeros(n, bool)))
 
     # Referrals and transitions ----------------------------------------------------------------------------
     referral_rows, transition_rows, referral_truth = _referrals(ctx, h, client_ids, episode_ids, coordinator, rng)
@@ -341,25 +379,176 @@ def build(ctx: Context, h: History, rng: np.random.Generator) -> tuple[list[Rows
 
     # Plans ------------------------------------------------------------------------------------------------
     plan_rows, plan_truth = _plans(
-        ctx, h, episode_ids, coordinator, plan_day, has_plan, part_client, part_org, np.concatenate(p_user), rng
+        ctx, h, episode_ids, coordinator, plan_day, has_plan, part_client, part_org, np.concatenate(p_user), rng, aux
     )
     rows_out += plan_rows
 
     # Assessments ------------------------------------------------------------------------------------------
-    rows_out += _assessments(ctx, h, client_ids, episode_ids, rng)
+    assessment_rows, assessed = _assessments(ctx, h, client_ids, episode_ids, rng)
+    rows_out += assessment_rows
+
+    # Contacts with the client, and moves ------------------------------------------------------------------
+    last_day = np.where(closed, h.episode_end, end_day)
+    contact_rows, last_contact = _contacts(
+        ctx,
+        client_ids,
+        episode_ids,
+        start,
+        last_day,
+        np.asarray(with_social),
+        np.asarray(with_health),
+        coordinator,
+        social_worker,
+        health_worker,
+        aux,
+    )
+    rows_out.append(contact_rows)
+    mi = np.nonzero(moved)[0]
+    recorded = np.minimum(h.move_day[mi] + aux.integers(0, 10, mi.size), end_day)
+    rows_out.append(
+        Rows(
+            ResidenceChange,
+            {
+                "id": ctx.ids(ResidenceChange, mi.size),
+                "client_id": client_ids[mi],
+                "from_municipality": codes[pop.municipality[mi]],
+                "to_municipality": codes[h.move_to[mi]],
+                "moved_on": _dates(ctx, h.move_day[mi]),
+                "recorded_at": _stamps(ctx, recorded, aux),
+                "source": np.full(mi.size, "Väestötietojärjestelmä", dtype=object),
+            },
+        )
+    )
 
     truth = {
         "client_ids": client_ids,
         "hetu": hetu,
         "episode_ids": episode_ids,
         "status": status,
+        "start_day": start,
+        "episode_end": h.episode_end,
         "mapping_end_day": (mapping_end - np.datetime64(w.start, "D")).astype(np.int64),
         "has_plan": has_plan,
         "consents": consent_truth,
         "referrals": referral_truth,
         "plans": plan_truth,
+        "last_contact_day": last_contact,
+        "move_day": h.move_day,
+        "lives_outside": moved & (h.move_to >= len(P.MUNICIPALITIES)),
+        "screening": _screening_inputs(birth, periods, assessed),
     }
     return rows_out, truth
+
+
+def _contacts(
+    ctx: Context,
+    client_ids: np.ndarray,
+    episode_ids: np.ndarray,
+    first_day: np.ndarray,
+    last_day: np.ndarray,
+    with_social: np.ndarray,
+    with_health: np.ndarray,
+    coordinator: np.ndarray,
+    social_worker: np.ndarray,
+    health_worker: np.ndarray,
+    rng: np.random.Generator,
+) -> tuple[Rows, np.ndarray]:
+    """Contacts with each client from the episode's first day to its last (or the window's end), at irregular
+    intervals of P.CONTACT_MEAN_DAYS on average (at least a week apart; the first meeting mostly on the first
+    day); some clients drop out of touch on a day of their episode and are not reached after it. Returns the
+    rows and each client's latest contact day (-1: none)."""
+    n = len(client_ids)
+    lost = rng.random(n) < P.CONTACT_LOST_TOUCH
+    lost_day = first_day + (rng.random(n) * (last_day - first_day + 1)).astype(np.int64)
+    stop = np.where(lost, lost_day, last_day)
+    first_meeting = rng.random(n) < 0.9
+    columns = int((stop - first_day).max(initial=0)) // 7 + 2
+    shape = 3.0
+    gaps = 7 + np.round(rng.gamma(shape, (P.CONTACT_MEAN_DAYS - 7) / shape, (n, columns))).astype(np.int64)
+    gaps[:, 0] = np.where(first_meeting, 0, gaps[:, 0])
+    days = first_day[:, None] + np.cumsum(gaps, axis=1)
+    ci, k = np.nonzero(days <= stop[:, None])
+    day = days[ci, k]
+    last_contact = np.full(n, -1, np.int64)
+    np.maximum.at(last_contact, ci, day)
+    count = ci.size
+    u = rng.random(count)
+    by_social = with_social[ci] & (u < 0.12)
+    by_health = with_health[ci] & ~by_social & (u > 0.92)
+    organisation = np.where(by_social, ctx.social_org, np.where(by_health, ctx.health_org, ctx.employment_org))
+    recorder = np.where(by_social, social_worker[ci, 1], np.where(by_health, health_worker[ci, 1], coordinator[ci, 1]))
+    names = np.array([c for c, _ in P.CONTACT_CHANNELS], dtype=object)
+    weights = np.array([w for _, w in P.CONTACT_CHANNELS])
+    pick = rng.choice(len(names), size=count, p=weights / weights.sum())
+    channel = names[pick]
+    summary = np.array([CONTACT_SUMMARIES[c] for c in names], dtype=object)[pick]
+    rows = Rows(
+        ClientContact,
+        {
+            "id": ctx.ids(ClientContact, count),
+            "client_id": client_ids[ci],
+            "episode_id": episode_ids[ci],
+            "organisation_id": organisation,
+            "recorded_by_id": recorder,
+            "at": _stamps(ctx, day, rng),
+            "channel": channel,
+            "summary": summary,
+        },
+    )
+    return rows, last_contact
+
+
+NEVER = -(10**9)  # a day offset for "none" (real ones may be negative: before the window)
+
+
+def _latest(count: int, client: np.ndarray, day: np.ndarray, value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per client, the day and value of the latest record (NEVER, -1: none). Records of a client fall on
+    different days."""
+    order = np.lexsort((day, client))
+    last = np.ones(order.size, bool)
+    last[:-1] = client[order][1:] != client[order][:-1]
+    pick = order[last]
+    latest_day = np.full(count, NEVER, np.int64)
+    latest_value = np.full(count, -1, np.int64)
+    latest_day[client[pick]] = day[pick]
+    latest_value[client[pick]] = value[pick]
+    return latest_day, latest_value
+
+
+def _screening_inputs(
+    birth: np.ndarray, periods: dict[str, np.ndarray], assessed: dict[str, np.ndarray]
+) -> dict[str, np.ndarray]:
+    """What the screening criteria read, per client, as the generator made it: date of birth, the employment
+    status covering the window's last day and since when, labour market subsidy days paid, and the latest
+    work-ability score and life-situation mapping (day and value)."""
+    n = len(birth)
+    # Each client's periods are in order and the last one goes on: it covers the window's last day.
+    position = np.arange(len(periods["client_index"]))
+    _last, current = _latest(n, periods["client_index"], position, position)
+    status_now = np.where(current >= 0, periods["status"][current], -1)
+    status_day = np.where(current >= 0, periods["start"][current], NEVER)
+    was, life = assessed["was"], ~assessed["was"]
+    was_day, was_value = _latest(n, assessed["client"][was], assessed["day"][was], assessed["signal"][was])
+    life_day, life_areas = _latest(n, assessed["client"][life], assessed["day"][life], assessed["signal"][life])
+    return {
+        "birth": birth.astype("datetime64[D]"),
+        "status": status_now,
+        "status_since": status_day,
+        "subsidy_days": periods["subsidy_days"],
+        "was_day": was_day,
+        "was": was_value,
+        "life_day": life_day,
+        "life_areas": life_areas,
+    }
+
+
+CONTACT_SUMMARIES = {
+    "meeting": "Tapaaminen: tilanne ja seuraavat askeleet",
+    "phone": "Puhelu: kuulumiset ja sovitut asiat",
+    "message": "Viesti: muistutus sovituista asioista",
+    "video": "Etätapaaminen: tilanne ja seuraavat askeleet",
+    "home_visit": "Kotikäynti",
+}
 
 
 def _add_months(dates: np.ndarray, months: int) -> np.ndarray:
@@ -371,7 +560,11 @@ def _add_months(dates: np.ndarray, months: int) -> np.ndarray:
     return target.astype("datetime64[D]") + np.minimum(day, length - 1) * np.timedelta64(1, "D")
 
 
-def _periods(ctx: Context, h: History, client_ids: np.ndarray, rng: np.random.Generator) -> Rows:
+def _periods(
+    ctx: Context, h: History, client_ids: np.ndarray, rng: np.random.Generator
+) -> tuple[Rows, dict[str, np.ndarray]]:
+    """Employment-status periods (runs of the monthly statuses) and, as arrays, each period's client index,
+    status code, first and last day, and whether it goes on (the last one; -1 as its last day)."""
     w = ctx.window
     n, months = h.status.shape
     # Status runs from the entry month on; the unemployment before entry starts the first run early.
@@ -400,7 +593,7 @@ def _periods(ctx: Context, h: History, client_ids: np.ndarray, rng: np.random.Ge
     end_day = np.where(nxt_same_client & (end_day < start_day), start_day, end_day)
     # A period before entry that is followed by another status on the entry day itself.
     k = len(ci)
-    return Rows(
+    rows = Rows(
         EmploymentStatusPeriod,
         {
             "id": ctx.ids(EmploymentStatusPeriod, k),
@@ -409,6 +602,47 @@ def _periods(ctx: Context, h: History, client_ids: np.ndarray, rng: np.random.Ge
             "start_date": _dates(ctx, start_day),
             "end_date": _none_where(_dates(ctx, np.maximum(end_day, 0)), end_day < 0),
             "source": np.full(k, "register", dtype=object),
+        },
+    )
+    return rows, {"client_index": ci, "status": codes, "start": start_day, "end": end_day, "open": end_day < 0}
+
+
+def _benefits(
+    ctx: Context,
+    client_ids: np.ndarray,
+    periods: dict[str, np.ndarray],
+    rng: np.random.Generator,
+    shares: tuple[tuple[str, float], ...],
+    young: np.ndarray,
+) -> Rows:
+    """A benefit period for each unemployment period (paid to its end, or to the window's last day when it
+    goes on), the benefit drawn by ``shares`` (the ``young``, without a work history, mostly labour market
+    subsidy). Paid five days a week, less a few days (waiting days, breaks); never more than the period's days.
+    The per-client total of labour market subsidy days goes into ``periods["subsidy_days"]``."""
+    end_day = ctx.window.end_day
+    sel = np.nonzero(periods["status"] == ST_UNEMPLOYED)[0]
+    ci = periods["client_index"][sel]
+    start = periods["start"][sel]
+    end = np.where(periods["open"][sel], end_day, periods["end"][sel])
+    names = np.array([name for name, _ in shares], dtype=object)
+    weights = np.array([w for _, w in shares])
+    benefit = names[rng.choice(len(names), size=sel.size, p=weights / weights.sum())]
+    benefit = np.where(young[ci] & (rng.random(sel.size) < 0.8), "labour_market_subsidy", benefit).astype(object)
+    days = end - start + 1
+    paid = np.clip((days * 5) // 7 - rng.integers(0, 7, sel.size), 0, days)
+    subsidy = np.zeros(len(client_ids), np.int64)
+    np.add.at(subsidy, ci, np.where(benefit == "labour_market_subsidy", paid, 0))
+    periods["subsidy_days"] = subsidy
+    return Rows(
+        BenefitPeriod,
+        {
+            "id": ctx.ids(BenefitPeriod, sel.size),
+            "client_id": client_ids[ci],
+            "benefit": benefit,
+            "start_date": _dates(ctx, start),
+            "end_date": _dates(ctx, end),
+            "paid_days": paid.astype(np.int64),
+            "source": np.where(benefit == "earnings_related", "Työttömyyskassa", "Kela").astype(object),
         },
     )
 
@@ -566,6 +800,7 @@ def _plans(
     part_org: np.ndarray,
     part_user: np.ndarray,
     rng: np.random.Generator,
+    aux: np.random.Generator,
 ) -> tuple[list[Rows], dict[str, Any]]:
     w = ctx.window
     end_day = w.end_day
@@ -646,10 +881,17 @@ def _plans(
     step_due = v_day + rng.integers(14, 120, nv)
     done = is_current & (step_due < end_day) & (rng.random(nv) < 0.7)
     step_status = np.where(~is_current, "done", np.where(done, "done", "planned")).astype(object)
+    # Each of a version's two steps: some of the planned ones are under way (since a day after the version).
+    status_of_step = np.repeat(step_status, 2)
+    in_progress = (status_of_step == "planned") & (aux.random(2 * nv) < P.STEP_IN_PROGRESS)
+    status_of_step[in_progress] = "in_progress"
+    started = np.minimum(np.repeat(v_day, 2) + aux.integers(1, 30, 2 * nv), np.repeat(last_day[v_plan], 2))
+    changed = np.where(in_progress, started, np.repeat(np.minimum(step_due, end_day), 2))
+    step_ids = ctx.ids(Step, 2 * nv)
     steps = Rows(
         Step,
         {
-            "id": ctx.ids(Step, 2 * nv),
+            "id": step_ids,
             "goal_id": goal_ids,
             "position": np.zeros(2 * nv, np.int64),
             "kind": np.full(2 * nv, "action", dtype=object),
@@ -660,10 +902,8 @@ def _plans(
             "owner_organisation_id": np.tile(np.array([None, ctx.employment_org], dtype=object), nv),
             "owned_by_client": np.tile([True, False], nv),
             "due_date": _dates(ctx, np.repeat(step_due, 2)),
-            "status": np.repeat(step_status, 2),
-            "status_changed_at": _none_where(
-                _stamps(ctx, np.repeat(np.minimum(step_due, end_day), 2), rng), np.repeat(step_status == "planned", 2)
-            ),
+            "status": status_of_step,
+            "status_changed_at": _none_where(_stamps(ctx, changed, rng), status_of_step == "planned"),
         },
     )
     # Sign-offs of the first version: each participant's responsible person (mostly) and the client.
@@ -705,13 +945,56 @@ def _plans(
             "resulting_version_id": result_version,
         },
     )
-    truth = {"client_index": idx, "plan_id": plan_ids, "next_review_day": next_due}
-    return [plans, versions, goals, steps, signoffs, reviews], truth
+    # Reviews the client asked for: on a day after the plan was made while the episode ran; most are held
+    # within a few weeks, some are forgotten. One still pending when the episode closes is held at the close.
+    ask_day = plan_day[idx] + 1 + (aux.random(k) * (last_day - plan_day[idx])).astype(np.int64)
+    asked = (aux.random(k) < P.CLIENT_REQUESTED_REVIEW) & (ask_day <= last_day)
+    held_day = ask_day + 1 + np.round(aux.gamma(1.5, 7.0, k)).astype(np.int64)
+    held_day = np.where(aux.random(k) < P.REQUESTED_REVIEW_FORGOTTEN, end_day + 1, held_day)
+    closed = h.episode_end[idx] >= 0
+    held_day = np.where(closed, np.minimum(held_day, last_day), held_day)
+    held = held_day <= end_day
+    q = np.nonzero(asked)[0]
+    q_held = held[q]
+    requested_ids = ctx.ids(PlanReview, q.size)
+    requested = Rows(
+        PlanReview,
+        {
+            "id": requested_ids,
+            "plan_id": plan_ids[q],
+            "trigger": np.full(q.size, "client_request", dtype=object),
+            "requested_at": _stamps(ctx, ask_day[q], aux),
+            "held_on": _none_where(_dates(ctx, np.minimum(held_day[q], end_day)), ~q_held),
+            "reviewed_by_id": _none_where(user[q], ~q_held),
+            "notes": np.where(q_held, "Asiakkaan pyytämä tarkistus pidetty", "").astype(object),
+            "resulting_version_id": np.full(q.size, None, dtype=object),
+        },
+    )
+    step_version = np.repeat(np.arange(nv), 2)
+    truth = {
+        "client_index": idx,
+        "plan_id": plan_ids,
+        "next_review_day": next_due,
+        "steps": {
+            "client_index": idx[v_plan[step_version]],
+            "id": step_ids,
+            "due": np.repeat(step_due, 2),
+            "current": is_current[step_version],
+            "status": status_of_step,
+        },
+        "requested": {
+            "client_index": idx[q],
+            "id": requested_ids,
+            "asked": ask_day[q],
+            "pending": ~q_held,
+        },
+    }
+    return [plans, versions, goals, steps, signoffs, reviews, requested], truth
 
 
 def _assessments(
     ctx: Context, h: History, client_ids: np.ndarray, episode_ids: np.ndarray, rng: np.random.Generator
-) -> list[Rows]:
+) -> tuple[list[Rows], dict[str, np.ndarray]]:
     w = ctx.window
     end_day = w.end_day
     pop = h.pop
@@ -720,6 +1003,7 @@ def _assessments(
     was_id, (was_item,) = ctx.instruments["work-ability-score"]
     life_id, life_items = ctx.instruments["life-situation"]
     a_client, a_day, a_instr, a_score, a_band, a_org, a_user, answers = [], [], [], [], [], [], [], []
+    a_signal = []  # the work-ability score, or the life-situation areas scored 2 or more
     health_staff = ctx.health_professionals[rng.integers(0, len(ctx.health_professionals), n)]
     social_staff = ctx.social_workers[rng.integers(0, len(ctx.social_workers), n)]
     completed = np.zeros(n)
@@ -741,6 +1025,7 @@ def _assessments(
         a_band.append(np.where(value <= 5, "poor", np.where(value <= 7, "moderate", "good")).astype(object))
         a_org.append(np.full(sel.size, ctx.health_org))
         a_user.append(health_staff[sel, 1])
+        a_signal.append(value)
         answers.append([(was_item, value)])
     # Life situation at entry and a year later.
     for round_ in range(2):
@@ -758,6 +1043,7 @@ def _assessments(
         a_band.append(np.where(total <= 4, "low", np.where(total <= 10, "moderate", "high")).astype(object))
         a_org.append(np.full(sel.size, ctx.social_org))
         a_user.append(social_staff[sel, 1])
+        a_signal.append((values >= 2).sum(axis=1))
         answers.append([(item, values[:, j]) for j, item in enumerate(life_items)])
     sizes = [len(x) for x in a_client]
     ids = ctx.ids(Assessment, sum(sizes))
@@ -799,4 +1085,10 @@ def _assessments(
             "value": np.concatenate(ans_value),
         },
     )
-    return [assessments, answer_rows]
+    assessed = {
+        "client": cl,
+        "day": days,
+        "was": np.concatenate(a_instr) == was_id,
+        "signal": np.concatenate(a_signal).astype(np.int64),
+    }
+    return [assessments, answer_rows], assessed

@@ -102,6 +102,16 @@ def reset_sequences(models: list[Any]) -> None:
                 cursor.execute(sql)
 
 
+def analyze(models: list[Any]) -> None:
+    """Fresh planner statistics for the loaded tables (PostgreSQL): without them the first queries after a
+    large load are planned for empty tables (nested loops over millions of rows)."""
+    if not _is_postgres():
+        return
+    with connection.cursor() as cursor:
+        for model in models:
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
+
+
 def next_ids(models: list[Any]) -> dict[str, int]:
     """For each table, the first free id (max + 1)."""
     out = {}

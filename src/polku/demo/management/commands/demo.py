@@ -31,6 +31,11 @@ class Command(BaseCommand):
         for username, _org, role, _first, _last in STAFF:
             self.stdout.write(f"  {username:<14} {role}")
         self.stdout.write(f"  {'client':<14} client (the client portal)")
+        from polku.coordination.tasks import schedule_next
+
+        when = schedule_next()
+        self.stdout.write(f"\nThe coordination sweep runs nightly ({when:%Y-%m-%d %H:%M}) when `polku worker` runs; "
+                          "now: polku sweep, polku worklist --user coordinator, polku gaps --user manager")
         if options["no_server"]:
             return
         self.stdout.write(f"\nPolku is at http://127.0.0.1:{options['port']}/  (Ctrl+C stops it)\n")

@@ -1,0 +1,176 @@
+"""Alerts about people falling between services, the sweeps that maintain them and the rules' settings.
+
+An :class:`Alert` is one gap or deadline of one client, found by one rule, about one record (a referral, a
+plan, a consent, ...). The sweep (``services.sweep``) opens alerts for new gaps and resolves them when the gap is
+gone; people acknowledge and comment on them (:class:`AlertEvent`). At most one open alert exists per rule,
+client and record.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Severity(models.IntegerChoices):
+    LOW = 1, _("Low")
+    MEDIUM = 2, _("Medium")
+    HIGH = 3, _("High")
+
+
+class RuleSetting(models.Model):
+    """This region's settings for one rule, overriding the defaults in code (``rules.RULES``)."""
+
+    rule = models.CharField(_("rule"), max_length=40, unique=True)
+    enabled = models.BooleanField(_("in use"), default=True)
+    params = models.JSONField(_("thresholds"), default=dict, blank=True)
+    severity = models.PositiveSmallIntegerField(_("severity"), choices=Severity.choices, null=True, blank=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+", verbose_name=_("updated by"))
+
+    class Meta:
+        verbose_name = _("rule setting")
+        verbose_name_plural = _("rule settings")
+        ordering = ["rule"]
+
+    def __str__(self) -> str:
+        return self.rule
+
+
+class SweepRun(models.Model):
+    """One evaluation of every rule over the whole client base."""
+
+    as_of = models.DateField(_("as of"))
+    started_at = models.DateTimeField(_("started"), default=timezone.now)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    opened = models.PositiveIntegerField(_("opened"), default=0)
+    resolved = models.PositiveIntegerField(_("resolved"), default=0)
+    open_total = models.PositiveIntegerField(_("open after the sweep"), default=0)
+    counts = models.JSONField(_("open alerts by rule"), default=dict)
+    triggered_by = models.CharField(_("triggered by"), max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = _("sweep")
+        verbose_name_plural = _("sweeps")
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"{self.as_of} ({self.started_at:%Y-%m-%d %H:%M})"
+
+
+class Alert(models.Model):
+    """A gap in a client's service chain or a deadline coming due, and who should act on it."""
+
+    rule = models.CharField(_("rule"), max_length=40)
+    client = models.ForeignKey("clients.Client", on_delete=models.CASCADE, related_name="alerts",
+                               verbose_name=_("client"))
+    episode = models.ForeignKey("episodes.JointServiceEpisode", on_delete=models.SET_NULL, null=True, blank=True,
+                                related_name="alerts", verbose_name=_("episode"))
+    object_type = models.CharField(_("record type"), max_length=16)
+    object_id = models.BigIntegerField(_("record"))
+    since = models.DateField(_("since"))
+    due_on = models.DateField(_("due"), help_text=_("The day the situation became an alert, or the deadline."))
+    severity = models.PositiveSmallIntegerField(_("severity"), choices=Severity.choices)
+    vulnerability = models.PositiveSmallIntegerField(_("vulnerability"), default=0)
+    responsible_organisation = models.ForeignKey(
+        "organisations.Organisation", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        verbose_name=_("responsible organisation"),
+    )
+    responsible_person = models.ForeignKey(
+        "organisations.StaffMember", on_delete=models.SET_NULL, null=True, blank=True, related_name="alerts",
+        verbose_name=_("responsible person"),
+    )
+    counterpart_organisation = models.ForeignKey(
+        "organisations.Organisation", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        verbose_name=_("other organisation"),
+    )
+    service = models.ForeignKey("catalogue.Service", on_delete=models.SET_NULL, null=True, blank=True,
+                                related_name="+", verbose_name=_("service"))
+    category = models.CharField(_("data category"), max_length=16)
+    opened_run = models.ForeignKey(SweepRun, on_delete=models.SET_NULL, null=True, related_name="opened_alerts")
+    opened_at = models.DateTimeField(_("opened"), default=timezone.now)
+    opened_as_of = models.DateField(_("opened as of"))
+    resolved_run = models.ForeignKey(SweepRun, on_delete=models.SET_NULL, null=True, blank=True,
+                                     related_name="resolved_alerts")
+    resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
+    resolved_as_of = models.DateField(_("resolved as of"), null=True, blank=True)
+    acknowledged_at = models.DateTimeField(_("acknowledged"), null=True, blank=True)
+    acknowledged_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                        related_name="+", verbose_name=_("acknowledged by"))
+
+    class Meta:
+        verbose_name = _("alert")
+        verbose_name_plural = _("alerts")
+        ordering = ["-severity", "since", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["rule", "client", "object_type", "object_id"], condition=Q(resolved_at__isnull=True),
+                name="one_open_alert_per_gap",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["responsible_organisation", "resolved_at"]),
+            models.Index(fields=["responsible_person", "resolved_at"]),
+            models.Index(fields=["counterpart_organisation", "resolved_at"]),
+            models.Index(fields=["client", "resolved_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rule} {self.client_id} {self.object_type}:{self.object_id}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.resolved_at is None
+
+
+class AlertEventKind(models.TextChoices):
+    ACKNOWLEDGED = "acknowledged", _("Acknowledged")
+    COMMENT = "comment", _("Comment")
+
+
+class AlertEvent(models.Model):
+    """What a person did about an alert (opening and resolving are the sweep's, kept on the alert itself)."""
+
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="events", verbose_name=_("alert"))
+    kind = models.CharField(_("what"), max_length=16, choices=AlertEventKind.choices)
+    at = models.DateTimeField(_("when"), default=timezone.now)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                           verbose_name=_("by"))
+    note = models.TextField(_("note"), blank=True)
+
+    class Meta:
+        verbose_name = _("alert event")
+        verbose_name_plural = _("alert events")
+        ordering = ["alert_id", "at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.alert_id} {self.kind} {self.at:%Y-%m-%d}"
+
+
+class AlertCandidate(models.Model):
+    """Working table of one sweep: every gap the rules found, before it is compared with the open alerts.
+    Filled and emptied inside the sweep's transaction; never read outside it."""
+
+    rule = models.CharField(max_length=40)
+    client_id = models.BigIntegerField()
+    episode_id = models.BigIntegerField(null=True)
+    object_type = models.CharField(max_length=16)
+    object_id = models.BigIntegerField()
+    since = models.DateField()
+    due_on = models.DateField()
+    severity = models.PositiveSmallIntegerField()
+    responsible_organisation_id = models.BigIntegerField(null=True)
+    responsible_person_id = models.BigIntegerField(null=True)
+    counterpart_organisation_id = models.BigIntegerField(null=True)
+    service_id = models.BigIntegerField(null=True)
+    category = models.CharField(max_length=16)
+
+    class Meta:
+        indexes = [models.Index(fields=["rule", "client_id", "object_type", "object_id"])]
+
+    def __str__(self) -> str:
+        return f"{self.rule} {self.client_id} {self.object_type}:{self.object_id}"

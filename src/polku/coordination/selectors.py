@@ -1,0 +1,303 @@
+"""Reads of alerts: a person's worklist (client-level, checked and logged) and managers' counts (aggregates only)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Q, QuerySet, Value, When
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from polku.access.policy import consent_filter, log_list_access, relationship_filter, staff_of
+from polku.clients.models import Consent
+from polku.core.choices import DataCategory
+from polku.core.errors import AccessDenied
+from polku.organisations.models import Organisation, StaffRole
+from polku.referrals.models import Referral, ReferralStatus
+
+from .models import Alert, AlertEvent, Severity, SweepRun
+from .rules import ACTIONS, RULES
+
+AGGREGATE_ROLES = frozenset({StaffRole.MANAGER, StaffRole.ADMINISTRATOR})
+
+
+def alerts_visible_to(actor: Any) -> QuerySet[Alert]:
+    """Open and resolved alerts the actor may see: about clients whose basic data their organisation may see
+    (relationship and consent, the access policy's own filters), and that concern their organisation (as the
+    responsible one or as the other party). Managers and administrators see none (they get counts)."""
+    staff = staff_of(actor)
+    if staff is None or DataCategory.BASIC not in staff.data_categories:
+        return Alert.objects.none()
+    org = staff.organisation_id
+    return Alert.objects.filter(
+        Q(responsible_person_id=staff.pk) | Q(responsible_organisation_id=org) | Q(counterpart_organisation_id=org),
+        relationship_filter(org, OuterRef("client_id")),
+        consent_filter(org, DataCategory.BASIC, OuterRef("client_id")),
+    )
+
+
+@dataclass
+class HistoryEntry:
+    at: dt.datetime | dt.date
+    what: str
+    by: str
+    note: str = ""
+
+
+@dataclass
+class WorkItem:
+    """One line of a worklist, worded for its reader."""
+
+    alert: Alert
+    rule_title: str
+    text: str
+    severity: str
+    since: dt.date
+    days_overdue: int
+    vulnerability: int
+    mine: bool
+    action: str
+    action_url: str
+    client_name: str
+    history: list[HistoryEntry] = field(default_factory=list)
+
+
+def worklist(*, actor: Any, limit: int = 50, as_of: dt.date | None = None) -> list[WorkItem]:
+    """What the actor should do first: their own alerts, then their organisation's unassigned ones, then those
+    where their organisation is the other party; within each, high severity first, then the most days past
+    due, then the most vulnerable client. The names shown are written to the access log."""
+    staff = staff_of(actor)
+    if staff is None:
+        raise AccessDenied(_("Only staff members have a worklist."), code="not_staff")
+    if staff.role in AGGREGATE_ROLES:
+        raise AccessDenied(_("Managers see counts of gaps (polku gaps), not lists of clients."), code="role")
+    as_of = as_of or timezone.localdate()
+    org = staff.organisation_id
+    qs = (
+        alerts_visible_to(actor)
+        .filter(resolved_at__isnull=True)
+        .annotate(
+            bucket=Case(
+                When(responsible_person_id=staff.pk, then=Value(0)),
+                When(responsible_organisation_id=org, then=Value(1)),
+                default=Value(2),
+                output_field=IntegerField(),
+            ),
+            detail_allowed=Exists(
+                Consent.objects.active_on().filter(client_id=OuterRef("client_id"), organisation_id=org,
+                                                   category=OuterRef("category"))
+            ),
+        )
+        .select_related("client", "service", "counterpart_organisation", "responsible_person__user",
+                        "acknowledged_by")
+        .order_by("bucket", "-severity", "due_on", "-vulnerability", "pk")
+    )
+    alerts = list(qs[:limit])
+    if alerts:
+        log_list_access(user=actor, client_ids=sorted({a.client_id for a in alerts}), category=DataCategory.BASIC,
+                        purpose=_("Worklist of coordination alerts"))
+    events: dict[int, list[AlertEvent]] = {}
+    for event in AlertEvent.objects.filter(alert__in=alerts).select_related("by"):
+        events.setdefault(event.alert_id, []).append(event)
+    categories = staff.data_categories
+    return [_item(alert, staff, categories, as_of, events.get(alert.pk, [])) for alert in alerts]
+
+
+def _item(alert: Any, staff: Any, categories: frozenset[str], as_of: dt.date, events: list[AlertEvent]) -> WorkItem:
+    rule = RULES[alert.rule]
+    may_see = alert.category == DataCategory.BASIC or (alert.category in categories and alert.detail_allowed)
+    return WorkItem(
+        alert=alert,
+        rule_title=str(rule.title),
+        text=alert_text(alert, may_see_details=may_see),
+        severity=str(Severity(alert.severity).label),
+        since=alert.since,
+        days_overdue=(as_of - alert.due_on).days,
+        vulnerability=alert.vulnerability,
+        mine=alert.bucket == 0,
+        action=str(ACTIONS[rule.action]),
+        action_url=action_url(alert),
+        client_name=alert.client.full_name,
+        history=alert_history(alert, events),
+    )
+
+
+def alert_text(alert: Any, *, may_see_details: bool) -> str:
+    """One sentence on what is wrong, naming a service or another organisation only when the reader may see
+    the data category it belongs to."""
+    service = str(alert.service) if may_see_details and alert.service_id else ""
+    other = str(alert.counterpart_organisation) if may_see_details and alert.counterpart_organisation_id else ""
+    since = alert.since.isoformat()
+    rule = alert.rule
+    if rule in {"referral_unanswered", "referral_waitlisted", "service_ended_no_next_step",
+                "declined_no_alternative"} and service:
+        templates = {
+            "referral_unanswered": gettext("Referral to %(service)s (%(other)s), sent %(since)s, has had no answer."),
+            "referral_waitlisted": gettext("On the waiting list of %(service)s (%(other)s) since %(since)s."),
+            "service_ended_no_next_step": gettext("%(service)s (%(other)s) ended on %(since)s; nothing has followed."),
+            "declined_no_alternative": gettext("%(other)s declined the referral to %(service)s on %(since)s; no "
+                                          "alternative yet."),
+        }
+        return templates[rule] % {"service": service, "other": other, "since": since}
+    if rule == "consent_lapsing" and other:
+        return gettext("The consent for %(other)s ends on %(since)s.") % {"other": other, "since": since}
+    generic = {
+        "screening_due": gettext("Unemployed since %(since)s and not in the joint service."),
+        "mapping_period_ending": gettext("The mapping period ends on %(since)s and there is no plan yet."),
+        "plan_missing_after_mapping": gettext("The mapping period ended on %(since)s and there is still no plan."),
+        "plan_review_due": gettext("The plan review is due on %(since)s."),
+        "plan_review_overdue": gettext("The plan review was due on %(since)s."),
+        "review_requested": gettext("The client asked for a plan review on %(since)s."),
+        "referral_unanswered": gettext("A referral sent on %(since)s has had no answer."),
+        "referral_waitlisted": gettext("The client has been on a waiting list since %(since)s."),
+        "service_ended_no_next_step": gettext("A service ended on %(since)s and nothing has followed."),
+        "declined_no_alternative": gettext("A referral was declined on %(since)s and there is no alternative yet."),
+        "no_active_service": gettext("Nothing has been under way for the client since %(since)s."),
+        "plan_step_overdue": gettext("A plan step was due on %(since)s and is not done."),
+        "client_not_contacted": gettext("No contact with the client since %(since)s."),
+        "consent_lapsing": gettext("A consent ends on %(since)s."),
+        "moved_without_handover": gettext("The client moved on %(since)s and nobody has taken over."),
+    }
+    return generic[rule] % {"since": since}
+
+
+def action_url(alert: Any) -> str:
+    """Where the action that resolves the alert starts (the client's page, at the right section)."""
+    anchors = {
+        "refer_to_joint_service": "episodes",
+        "open_plan": "plan",
+        "review_plan": "plan",
+        "chase_referral": "referrals",
+        "pick_next_service": "referrals",
+        "contact_client": "contacts",
+        "renew_consent": "consents",
+        "hand_over": "episodes",
+    }
+    return reverse("web:client_detail", args=[alert.client_id]) + "#" + anchors[RULES[alert.rule].action]
+
+
+def alert_history(alert: Any, events: list[AlertEvent] | None = None) -> list[HistoryEntry]:
+    """Opened (by the sweep), acknowledged and commented (by people), resolved (by the sweep), in time order."""
+    if events is None:
+        events = list(AlertEvent.objects.filter(alert=alert).select_related("by"))
+    sweep = gettext("the daily sweep")
+    out = [HistoryEntry(alert.opened_at, gettext("opened (as of %(day)s)") % {"day": alert.opened_as_of.isoformat()},
+                        sweep)]
+    for event in events:
+        who = event.by.get_full_name() or event.by.get_username()
+        out.append(HistoryEntry(event.at, str(event.get_kind_display()).lower(), who, event.note))
+    if alert.resolved_at is not None:
+        out.append(HistoryEntry(alert.resolved_at, gettext("resolved: the gap is gone (as of %(day)s)")
+                                % {"day": alert.resolved_as_of.isoformat()}, sweep))
+    return sorted(out, key=lambda e: e.at if isinstance(e.at, dt.datetime) else timezone.now())
+
+
+# -- Managers: counts and trends ------------------------------------------------------------------------------
+
+
+@dataclass
+class GapOverview:
+    as_of: dt.date
+    total_open: int
+    by_rule: list[dict[str, Any]]
+    by_provider: list[dict[str, Any]]
+    by_service: list[dict[str, Any]]
+    trend: list[dict[str, Any]]
+    waiting: list[dict[str, Any]]
+    last_sweep: SweepRun | None
+    small_cell: int
+
+
+def _suppress(count: int, threshold: int) -> int | None:
+    """Counts of people below the small-cell threshold are not shown (``None``), so nobody is singled out."""
+    return count if count == 0 or count >= threshold else None
+
+
+def gap_overview(*, actor: Any, weeks: int = 12, as_of: dt.date | None = None) -> GapOverview:
+    """Counts of open gaps by rule, provider and service; weekly trend of opened, resolved and open alerts;
+    referral waiting times by provider. Aggregates only: no client is named, small counts are suppressed."""
+    staff = staff_of(actor)
+    if not (staff is not None and staff.role in AGGREGATE_ROLES) and not getattr(actor, "is_superuser", False):
+        raise AccessDenied(_("Only managers and administrators see the gap statistics."), code="role")
+    if weeks < 1 or weeks > 260:
+        from polku.core.errors import InvalidInput
+
+        raise InvalidInput(_("Weeks must be between 1 and 260."), errors={"weeks": [str(_("Out of range."))]})
+    as_of = as_of or timezone.localdate()
+    k = int(settings.POLKU["SMALL_CELL_THRESHOLD"])
+    open_alerts = Alert.objects.filter(resolved_at__isnull=True)
+    by_rule = [
+        {"rule": code, "title": str(RULES[code].title), "open": _suppress(n, k)}
+        for code, n in dict(open_alerts.order_by().values_list("rule").annotate(n=Count("pk"))).items()
+    ]
+    by_rule.sort(key=lambda r: list(RULES).index(r["rule"]))
+    names = {o.pk: str(o) for o in Organisation.objects.all()}
+    by_provider = [
+        {"organisation": names.get(row["counterpart_organisation_id"], "?"), "rule": row["rule"],
+         "open": _suppress(row["n"], k)}
+        for row in open_alerts.filter(counterpart_organisation_id__isnull=False)
+        .order_by()
+        .values("counterpart_organisation_id", "rule")
+        .annotate(n=Count("pk"))
+        .order_by("-n")
+    ]
+    by_service = [
+        {"service": row["service__name_fi"] and _service_name(row), "rule": row["rule"],
+         "open": _suppress(row["n"], k)}
+        for row in open_alerts.filter(service_id__isnull=False)
+        .order_by()
+        .values("service_id", "service__name_fi", "service__name_sv", "service__name_en", "rule")
+        .annotate(n=Count("pk"))
+        .order_by("-n")
+    ]
+    trend = []
+    for w in range(weeks - 1, -1, -1):
+        end = as_of - dt.timedelta(days=7 * w)
+        start = end - dt.timedelta(days=6)
+        row = Alert.objects.aggregate(
+            open=Count("pk", filter=Q(opened_as_of__lte=end) & (Q(resolved_as_of__isnull=True)
+                                                               | Q(resolved_as_of__gt=end))),
+            opened=Count("pk", filter=Q(opened_as_of__gte=start, opened_as_of__lte=end)),
+            resolved=Count("pk", filter=Q(resolved_as_of__gte=start, resolved_as_of__lte=end)),
+        )
+        trend.append({"week_ending": end, **{key: _suppress(v, k) for key, v in row.items()}})
+    waiting_statuses = [ReferralStatus.SENT, ReferralStatus.RECEIVED, ReferralStatus.WAITLISTED]
+    now = timezone.now()
+    bands = {"under_14_days": (0, 14), "14_to_30_days": (14, 30), "30_to_90_days": (30, 90),
+             "over_90_days": (90, None)}
+    aggregates = {
+        name: Count("pk", filter=Q(sent_at__lte=now - dt.timedelta(days=low))
+                    & (Q() if high is None else Q(sent_at__gt=now - dt.timedelta(days=high))))
+        for name, (low, high) in bands.items()
+    }
+    waiting = [
+        {"organisation": names.get(row.pop("receiving_organisation_id"), "?"),
+         **{key: _suppress(value, k) for key, value in row.items()}}
+        for row in Referral.objects.filter(status__in=waiting_statuses, sent_at__isnull=False)
+        .order_by()
+        .values("receiving_organisation_id")
+        .annotate(waiting=Count("pk"), **aggregates)
+    ]
+    return GapOverview(
+        as_of=as_of,
+        total_open=open_alerts.count(),
+        by_rule=by_rule,
+        by_provider=by_provider,
+        by_service=by_service,
+        trend=trend,
+        waiting=sorted(waiting, key=lambda r: -(r["waiting"] or 0)),
+        last_sweep=SweepRun.objects.filter(finished_at__isnull=False).first(),
+        small_cell=k,
+    )
+
+
+def _service_name(row: dict[str, Any]) -> str:
+    from django.utils.translation import get_language
+
+    lang = (get_language() or "fi")[:2]
+    return row.get(f"service__name_{lang}") or row["service__name_fi"]

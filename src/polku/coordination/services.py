@@ -1,0 +1,267 @@
+"""The sweep that keeps the alerts in step with the client base, and what people do with alerts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import Count, Exists, OuterRef
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from polku.access.policy import authorize, client_data_service, deny
+from polku.assessments.models import Assessment
+from polku.audit.models import AccessAction
+from polku.core.choices import DataCategory
+from polku.core.errors import InvalidInput
+from polku.episodes.models import EpisodeParticipant
+from polku.organisations.models import Organisation, OrganisationKind
+
+from .models import Alert, AlertCandidate, AlertEvent, AlertEventKind, RuleSetting, SweepRun
+from .rules import CANDIDATE_COLUMNS, RULES, _years_before, effective_rules, validate_rule_settings
+
+KEY = ("rule", "client_id", "object_type", "object_id")
+
+
+@dataclass
+class SweepResult:
+    run: SweepRun
+    seconds: float
+    rule_seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return dict(self.run.counts)
+
+
+def sweep(
+    *, as_of: dt.date | None = None, triggered_by: str = "", progress: Callable[[str], None] | None = None
+) -> SweepResult:
+    """Evaluate every enabled rule over the whole client base and bring the alerts up to date, in one
+    transaction: new gaps open alerts, gaps that are gone resolve theirs, the rest are refreshed."""
+    as_of = as_of or timezone.localdate()
+    started = time.perf_counter()
+    rules = effective_rules()
+    timings: dict[str, float] = {}
+    say = progress or (lambda _message: None)
+    with transaction.atomic():
+        _lock()
+        now = timezone.now()
+        run = SweepRun.objects.create(as_of=as_of, started_at=now, triggered_by=triggered_by[:100])
+        AlertCandidate.objects.all().delete()
+        enabled = [r for r in rules if r.enabled]
+        for number, effective in enumerate(enabled, start=1):
+            t0 = time.perf_counter()
+            _insert_candidates(effective.rule.query(effective.context(as_of)))
+            timings[effective.rule.code] = time.perf_counter() - t0
+            say(f"[{number}/{len(enabled)}] {effective.rule.code}: {timings[effective.rule.code]:.2f} s")
+        t0 = time.perf_counter()
+        _assign_responsible()
+        resolved = _resolve_gone(run, now, as_of)
+        _refresh_found()
+        opened = _open_new(run, now, as_of)
+        _set_vulnerability(as_of)
+        counts = dict(
+            Alert.objects.filter(resolved_at__isnull=True).order_by().values_list("rule").annotate(n=Count("pk"))
+        )
+        AlertCandidate.objects.all().delete()
+        timings["compare and update"] = time.perf_counter() - t0
+        say(f"compared with the open alerts: {timings['compare and update']:.2f} s")
+        run.opened, run.resolved = opened, resolved
+        run.counts = {code: counts.get(code, 0) for code in RULES}
+        run.open_total = sum(counts.values())
+        run.finished_at = timezone.now()
+        run.save()
+    return SweepResult(run=run, seconds=time.perf_counter() - started, rule_seconds=timings)
+
+
+def _lock() -> None:
+    """One sweep at a time (SQLite serialises writers by itself). On PostgreSQL also switch off JIT compilation
+    for the sweep's transaction: its queries are short, and compiling each one cost more than running it."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(4242001)")
+            cursor.execute("SET LOCAL jit = off")
+
+
+def _insert_candidates(rows: Any) -> None:
+    sql, params = rows.query.sql_with_params()
+    table = AlertCandidate._meta.db_table
+    columns = ", ".join(CANDIDATE_COLUMNS)
+    aliases = ", ".join(f"c_{c}" for c in CANDIDATE_COLUMNS)
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {table} ({columns}) SELECT {aliases} FROM ({sql}) AS found", params)  # noqa: S608
+
+
+def _assign_responsible() -> None:
+    """Episode alerts go to the coordinator: the responsible person of the participating employment services
+    (else of any participating organisation, the earliest to join). One window-function pass over the
+    participants of the episodes found."""
+    cand, part = AlertCandidate._meta.db_table, EpisodeParticipant._meta.db_table
+    org = Organisation._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""UPDATE {cand} SET responsible_organisation_id = p.organisation_id,
+                    responsible_person_id = p.responsible_person_id
+                FROM (SELECT p.episode_id, p.organisation_id, p.responsible_person_id,
+                             ROW_NUMBER() OVER (PARTITION BY p.episode_id
+                                 ORDER BY CASE WHEN o.kind = %s THEN 0 ELSE 1 END, p.id) AS n
+                      FROM {part} p JOIN {org} o ON o.id = p.organisation_id
+                      WHERE p.left_on IS NULL AND p.episode_id IN (SELECT episode_id FROM {cand})) AS p
+                WHERE p.n = 1 AND p.episode_id = {cand}.episode_id
+                  AND {cand}.responsible_organisation_id IS NULL""",  # noqa: S608 - table names from models
+            [OrganisationKind.EMPLOYMENT_SERVICES],
+        )
+
+
+def _found() -> Exists:
+    return Exists(AlertCandidate.objects.filter(**{k: OuterRef(k) for k in KEY}))
+
+
+def _resolve_gone(run: SweepRun, now: dt.datetime, as_of: dt.date) -> int:
+    return Alert.objects.filter(resolved_at__isnull=True).exclude(_found()).update(
+        resolved_at=now, resolved_as_of=as_of, resolved_run=run
+    )
+
+
+REFRESHED = ("severity", "since", "due_on", "responsible_organisation_id", "responsible_person_id",
+             "counterpart_organisation_id", "episode_id", "category", "service_id")
+
+
+def _refresh_found() -> None:
+    """Alerts found again keep their history; only what changed (severity, dates, who is responsible) is
+    written, so a quiet day writes almost nothing."""
+    alert, cand = Alert._meta.db_table, AlertCandidate._meta.db_table
+    match = " AND ".join(f"c.{k} = {alert}.{k}" for k in KEY)
+    changed = " OR ".join(f"{alert}.{k} IS DISTINCT FROM c.{k}" for k in REFRESHED)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {alert} SET {', '.join(f'{k} = c.{k}' for k in REFRESHED)} "  # noqa: S608
+            f"FROM {cand} AS c WHERE {alert}.resolved_at IS NULL AND {match} AND ({changed})"
+        )
+
+
+def _open_new(run: SweepRun, now: dt.datetime, as_of: dt.date) -> int:
+    alert, cand = Alert._meta.db_table, AlertCandidate._meta.db_table
+    copied = [c for c in CANDIDATE_COLUMNS if c != "rule"]
+    match = " AND ".join(f"a.{k} = c.{k}" for k in KEY)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {alert} (rule, {', '.join(copied)}, vulnerability, opened_run_id, opened_at, "  # noqa: S608
+            f"opened_as_of) SELECT c.rule, {', '.join('c.' + c for c in copied)}, 0, %s, %s, %s "
+            f"FROM {cand} AS c WHERE NOT EXISTS (SELECT 1 FROM {alert} AS a WHERE a.resolved_at IS NULL AND {match})",
+            [run.pk, now, as_of],
+        )
+        return max(cursor.rowcount, 0)
+
+
+def _set_vulnerability(as_of: dt.date) -> None:
+    """Each open alert's client vulnerability (0–6): under 25, 55 or over, homeless, a disability, the latest
+    work-ability score poor, the latest life-situation mapping high. Computed once per client with window
+    functions over the assessments of the clients with open alerts; written only where it changed."""
+    from polku.assessments.models import Instrument
+    from polku.clients.models import Client
+
+    alert, client, assessment = Alert._meta.db_table, Client._meta.db_table, Assessment._meta.db_table
+    instrument = Instrument._meta.db_table
+    under_25, over_55 = _years_before(as_of, 25), _years_before(as_of, 55)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""WITH open_clients AS (SELECT DISTINCT client_id FROM {alert} WHERE resolved_at IS NULL),
+                latest AS (
+                    SELECT a.client_id, i.code, a.band,
+                           ROW_NUMBER() OVER (PARTITION BY a.client_id, i.code
+                                              ORDER BY a.assessed_on DESC, a.id DESC) AS n
+                    FROM {assessment} a JOIN {instrument} i ON i.id = a.instrument_id
+                    WHERE i.code IN ('work-ability-score', 'life-situation') AND a.assessed_on <= %s
+                      AND a.client_id IN (SELECT client_id FROM open_clients)),
+                flagged AS (
+                    SELECT client_id, COUNT(*) AS n FROM latest
+                    WHERE n = 1 AND ((code = 'work-ability-score' AND band = 'poor')
+                                     OR (code = 'life-situation' AND band = 'high'))
+                    GROUP BY client_id),
+                score AS (
+                    SELECT c.id AS client_id,
+                           (CASE WHEN c.birth_date > %s THEN 1 ELSE 0 END)
+                           + (CASE WHEN c.birth_date <= %s THEN 1 ELSE 0 END)
+                           + (CASE WHEN c.homeless = 'yes' THEN 1 ELSE 0 END)
+                           + (CASE WHEN c.disability = 'yes' THEN 1 ELSE 0 END)
+                           + COALESCE(f.n, 0) AS v
+                    FROM {client} c LEFT JOIN flagged f ON f.client_id = c.id
+                    WHERE c.id IN (SELECT client_id FROM open_clients))
+                UPDATE {alert} SET vulnerability = score.v FROM score
+                WHERE {alert}.client_id = score.client_id AND {alert}.resolved_at IS NULL
+                  AND {alert}.vulnerability <> score.v""",  # noqa: S608 - table names from models
+            [as_of, under_25, over_55],
+        )
+
+
+# -- People and alerts ----------------------------------------------------------------------------------------
+
+
+def _visible_alert(actor: Any, alert_id: int) -> Alert:
+    from .selectors import alerts_visible_to
+
+    alert = alerts_visible_to(actor).filter(pk=alert_id).first()
+    if alert is None:
+        raise InvalidInput(_("No such alert in your worklist."), errors={"alert": [str(_("Not found."))]})
+    return alert
+
+
+@client_data_service
+def alert_acknowledge(*, actor: Any, alert_id: int, note: str = "") -> Alert:
+    """Mark an alert as seen and taken up (the first acknowledgement names who took it up)."""
+    alert = _visible_alert(actor, alert_id)
+    authorize(actor, alert.client_id, DataCategory.BASIC, AccessAction.UPDATE,
+              purpose=_("Acknowledge a coordination alert"), obj=alert)
+    if not alert.is_open:
+        raise deny(actor, alert.client_id, DataCategory.BASIC, AccessAction.UPDATE,
+                   purpose=_("Acknowledge a coordination alert"), code="alert_resolved", obj=alert,
+                   message=_("This alert is already resolved."))
+    now = timezone.now()
+    updated = Alert.objects.filter(pk=alert.pk, acknowledged_at__isnull=True).update(
+        acknowledged_at=now, acknowledged_by=actor
+    )
+    AlertEvent.objects.create(alert=alert, kind=AlertEventKind.ACKNOWLEDGED if updated else AlertEventKind.COMMENT,
+                              at=now, by=actor, note=note.strip()[:2000])
+    alert.refresh_from_db()
+    return alert
+
+
+@client_data_service
+def alert_comment(*, actor: Any, alert_id: int, note: str) -> AlertEvent:
+    if not note.strip():
+        raise InvalidInput(_("Write a comment."), errors={"note": [str(_("This field is required."))]})
+    alert = _visible_alert(actor, alert_id)
+    authorize(actor, alert.client_id, DataCategory.BASIC, AccessAction.UPDATE,
+              purpose=_("Comment on a coordination alert"), obj=alert)
+    return AlertEvent.objects.create(alert=alert, kind=AlertEventKind.COMMENT, by=actor, note=note.strip()[:2000])
+
+
+# -- Rule settings --------------------------------------------------------------------------------------------
+
+
+def rule_setting_set(
+    *, actor: Any, rule: str, params: dict[str, Any], severity: Any = None, enabled: bool | None = None
+) -> RuleSetting:
+    """Change a rule's thresholds for this region. Validates everything before saving anything."""
+    clean = validate_rule_settings(rule, params, severity)
+    with transaction.atomic():
+        setting, _created = RuleSetting.objects.select_for_update().get_or_create(rule=rule)
+        setting.params = {**setting.params, **clean}
+        if severity is not None:
+            setting.severity = int(severity)
+        if enabled is not None:
+            setting.enabled = enabled
+        setting.updated_by = actor if getattr(actor, "is_authenticated", False) else None
+        setting.save()
+    return setting
+
+
+def rule_setting_reset(*, rule: str) -> None:
+    validate_rule_settings(rule, {})
+    RuleSetting.objects.filter(rule=rule).delete()
