@@ -161,6 +161,8 @@ POLKU: dict[str, Any] = {
     # Coordination rules' thresholds for this region, e.g. {"referral_unanswered": {"days": 21}}; see
     # docs/coordination.md. Checked at start-up (``polku check``); the admin's rule settings override these.
     "RULES": _json_setting("POLKU_RULES"),
+    # Memory for the sweep's hash joins on PostgreSQL (per sort or hash, for the sweep's transaction only).
+    "SWEEP_WORK_MEM": os.environ.get("POLKU_SWEEP_WORK_MEM", "256MB"),
 }
 
 LOGGING = {

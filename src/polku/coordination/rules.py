@@ -35,7 +35,7 @@ from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from polku.assessments.models import Assessment, AssessmentAnswer
+from polku.assessments.models import Assessment, AssessmentAnswer, Instrument
 from polku.clients.models import (
     Benefit,
     BenefitPeriod,
@@ -51,7 +51,7 @@ from polku.core.dates import add_months
 from polku.core.errors import InvalidInput
 from polku.episodes.models import OPEN_STATUSES as OPEN_EPISODE
 from polku.episodes.models import EpisodeParticipant, JointServiceEpisode
-from polku.organisations.models import OrganisationKind, ServiceArea
+from polku.organisations.models import Organisation, OrganisationKind, ServiceArea
 from polku.plans.models import Plan, PlanReview, ReviewTrigger, Step, StepStatus
 from polku.referrals.models import OPEN_STATUSES as OPEN_REFERRAL
 from polku.referrals.models import Referral, ReferralStatus
@@ -177,21 +177,20 @@ def _rows(
 
 
 def screening_due(ctx: Context) -> QuerySet[Any]:
-    """Each criterion is its own set of clients (one pass over its table, hashed), so the sweep never runs a
-    per-client subquery over the whole client base; only the clients found get their dates looked up."""
+    """Clients unemployed today, not in (or recently in) the joint service, who meet any screening criterion.
+
+    Shaped for a base of a million: cheap set filters first (the municipality has employment services, an
+    unemployed period today, no recent episode), then the criteria as index look-ups per remaining client in
+    the order of cost (a criterion met skips the rest), so the big assessment tables are never scanned whole."""
     p = ctx.params
     day = ctx.as_of
     unemployed_now = EmploymentStatusPeriod.objects.filter(
-        status=EmploymentStatus.UNEMPLOYED, start_date__lte=day
+        client_id=OuterRef("pk"), status=EmploymentStatus.UNEMPLOYED, start_date__lte=day
     ).filter(Q(end_date__isnull=True) | Q(end_date__gte=day))
-    in_or_recently_in = JointServiceEpisode.objects.filter(
+    in_or_recently_in = JointServiceEpisode.objects.filter(client_id=OuterRef("pk")).filter(
         Q(status__in=OPEN_EPISODE) | Q(end_date__gt=ctx.days_ago(p["reassess_after_days"]))
-    ).values("client_id")
+    )
     age_25 = _years_before(day, 25)
-    long_unemployed = unemployed_now.filter(
-        Q(client__birth_date__lte=age_25, start_date__lte=add_months(day, -p["unemployed_months_25_plus"]))
-        | Q(client__birth_date__gt=age_25, start_date__lte=add_months(day, -p["unemployed_months_under_25"]))
-    ).values("client_id")
     subsidy = (
         BenefitPeriod.objects.filter(benefit=Benefit.LABOUR_MARKET_SUBSIDY, start_date__lte=day)
         .order_by()
@@ -201,50 +200,57 @@ def screening_due(ctx: Context) -> QuerySet[Any]:
         .values("client_id")
     )
     oldest = ctx.days_ago(p["assessment_max_age_days"])
+    instruments = dict(
+        Instrument.objects.filter(code__in=["work-ability-score", "life-situation"]).values_list("code", "pk")
+    )
 
-    def latest(code: str) -> QuerySet[Assessment]:
-        """Each client's latest assessment with the instrument within the age limit."""
-        newer = Assessment.objects.filter(
-            client_id=OuterRef("client_id"), instrument_id=OuterRef("instrument_id"), assessed_on__lte=day
-        ).filter(Q(assessed_on__gt=OuterRef("assessed_on")) | Q(assessed_on=OuterRef("assessed_on"),
-                                                               pk__gt=OuterRef("pk")))
-        return Assessment.objects.filter(
-            instrument__code=code, assessed_on__lte=day, assessed_on__gte=oldest
-        ).exclude(Exists(newer))
+    def latest(code: str, column: str) -> Subquery:
+        """A column of the client's latest assessment with the instrument (as of the day)."""
+        return Subquery(
+            Assessment.objects.filter(client_id=OuterRef("pk"), instrument_id=instruments.get(code),
+                                      assessed_on__lte=day)
+            .order_by("-assessed_on", "-pk")
+            .values(column)[:1]
+        )
 
-    low_work_ability = latest("work-ability-score").filter(score__lte=p["work_ability_max"]).values("client_id")
-    many_barriers = (
+    barrier_areas = Subquery(
         AssessmentAnswer.objects.filter(
-            assessment__in=latest("life-situation").values("pk"), value__gte=p["barrier_severity_min"]
+            assessment_id=OuterRef("latest_life_situation"), value__gte=p["barrier_severity_min"]
         )
         .order_by()
-        .values("assessment__client_id")
-        .annotate(areas=Count("pk"))
-        .filter(areas__gte=p["barrier_areas_min"])
-        .values("assessment__client_id")
+        .values("assessment_id")
+        .annotate(n=Count("pk"))
+        .values("n")[:1]
     )
-    responsible = Subquery(
-        ServiceArea.objects.filter(
-            municipality_code=OuterRef("municipality_code"),
-            organisation__kind=OrganisationKind.EMPLOYMENT_SERVICES,
-            organisation__active=True,
-        )
-        .order_by("organisation_id")
-        .values("organisation_id")[:1]
+    employment_areas = ServiceArea.objects.filter(
+        organisation__kind=OrganisationKind.EMPLOYMENT_SERVICES, organisation__active=True
     )
     qs = (
-        Client.objects.filter(pk__in=unemployed_now.values("client_id"))
-        .exclude(pk__in=in_or_recently_in)
+        Client.objects.filter(municipality_code__in=employment_areas.values("municipality_code"))
+        .annotate(unemployed_since=Subquery(unemployed_now.order_by("start_date").values("start_date")[:1]))
+        .filter(unemployed_since__isnull=False)
+        .exclude(Exists(in_or_recently_in))
+        .alias(
+            work_ability_on=latest("work-ability-score", "assessed_on"),
+            work_ability=latest("work-ability-score", "score"),
+            latest_life_situation=latest("life-situation", "pk"),
+            life_situation_on=latest("life-situation", "assessed_on"),
+            barrier_areas=barrier_areas,
+        )
         .filter(
-            Q(pk__in=long_unemployed) | Q(pk__in=subsidy) | Q(pk__in=low_work_ability) | Q(pk__in=many_barriers)
+            Q(birth_date__lte=age_25, unemployed_since__lte=add_months(day, -p["unemployed_months_25_plus"]))
+            | Q(birth_date__gt=age_25, unemployed_since__lte=add_months(day, -p["unemployed_months_under_25"]))
+            | Q(pk__in=subsidy)
+            | Q(work_ability_on__gte=oldest, work_ability__lte=p["work_ability_max"])
+            | Q(life_situation_on__gte=oldest, barrier_areas__gte=p["barrier_areas_min"])
         )
         .annotate(
-            responsible=responsible,
-            unemployed_since=Subquery(
-                unemployed_now.filter(client_id=OuterRef("pk")).order_by("start_date").values("start_date")[:1]
-            ),
+            responsible=Subquery(
+                employment_areas.filter(municipality_code=OuterRef("municipality_code"))
+                .order_by("organisation_id")
+                .values("organisation_id")[:1]
+            )
         )
-        .filter(responsible__isnull=False)
     )
     return _rows(
         qs, ctx, "screening_due", "client", client=F("pk"), episode=None, object_id=F("pk"),
@@ -337,16 +343,17 @@ def referral_waitlisted(ctx: Context) -> QuerySet[Any]:
 
 
 def _latest_referrals(ctx: Context) -> QuerySet[Referral]:
-    """Each client's latest sent referral, for clients with an open episode who are not employed."""
-    newer = Referral.objects.filter(client_id=OuterRef("client_id"), sent_at__isnull=False).filter(
-        Q(sent_at__gt=OuterRef("sent_at")) | Q(sent_at=OuterRef("sent_at"), pk__gt=OuterRef("pk"))
+    """Each client's latest sent referral, for clients with an open episode who are not employed. Found from
+    the open episodes (one index look-up each), so the referral history is never compared with itself."""
+    latest = Subquery(
+        Referral.objects.filter(client_id=OuterRef("client_id"), sent_at__isnull=False)
+        .order_by("-sent_at", "-pk")
+        .values("pk")[:1]
     )
     return (
-        Referral.objects.filter(sent_at__isnull=False)
-        .exclude(Exists(newer))
-        .annotate(open_episode=_open_episode_of())
-        .filter(open_episode__isnull=False)
+        Referral.objects.filter(pk__in=_open_episodes().annotate(latest=latest).values("latest"))
         .exclude(_employed_on(ctx.as_of))
+        .annotate(open_episode=_open_episode_of())
     )
 
 
@@ -454,14 +461,21 @@ def consent_lapsing(ctx: Context) -> QuerySet[Any]:
 
 
 def moved_without_handover(ctx: Context) -> QuerySet[Any]:
+    """Open episodes with an employment services participant none of whose service areas covers the client's
+    municipality today; since the later of the episode's start and the client's last move."""
     days = ctx.params["days"]
-    employment_participants = EpisodeParticipant.objects.filter(
-        episode_id=OuterRef("pk"), left_on__isnull=True, organisation__kind=OrganisationKind.EMPLOYMENT_SERVICES,
-        organisation__service_area__isnull=False,
-    )
+    employment_with_area = Organisation.objects.filter(
+        kind=OrganisationKind.EMPLOYMENT_SERVICES, service_area__isnull=False
+    ).values("pk")
+    with_employment = EpisodeParticipant.objects.filter(
+        left_on__isnull=True, organisation_id__in=employment_with_area
+    ).values("episode_id")
+    covering = ServiceArea.objects.filter(
+        municipality_code=OuterRef(OuterRef("client__municipality_code")),
+        organisation__kind=OrganisationKind.EMPLOYMENT_SERVICES,
+    ).values("organisation_id")
     covered = EpisodeParticipant.objects.filter(
-        episode_id=OuterRef("pk"), left_on__isnull=True, organisation__kind=OrganisationKind.EMPLOYMENT_SERVICES,
-        organisation__service_area__municipality_code=OuterRef("client__municipality_code"),
+        episode_id=OuterRef("pk"), left_on__isnull=True, organisation_id__in=covering
     )
     last_move = Subquery(
         ResidenceChange.objects.filter(client_id=OuterRef("client_id"), moved_on__lte=ctx.as_of)
@@ -470,7 +484,7 @@ def moved_without_handover(ctx: Context) -> QuerySet[Any]:
     )
     qs = (
         _open_episodes()
-        .filter(Exists(employment_participants))
+        .filter(pk__in=with_employment)
         .exclude(Exists(covered))
         .annotate(moved_on=Greatest(F("start_date"), Coalesce(last_move, F("start_date"))))
         .filter(moved_on__lte=ctx.days_ago(days))

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count, Exists, OuterRef
 from django.utils import timezone
@@ -52,25 +53,32 @@ def sweep(
         _lock()
         now = timezone.now()
         run = SweepRun.objects.create(as_of=as_of, started_at=now, triggered_by=triggered_by[:100])
-        AlertCandidate.objects.all().delete()
+        _empty_candidates()
         enabled = [r for r in rules if r.enabled]
         for number, effective in enumerate(enabled, start=1):
             t0 = time.perf_counter()
             _insert_candidates(effective.rule.query(effective.context(as_of)))
             timings[effective.rule.code] = time.perf_counter() - t0
             say(f"[{number}/{len(enabled)}] {effective.rule.code}: {timings[effective.rule.code]:.2f} s")
-        t0 = time.perf_counter()
-        _assign_responsible()
-        resolved = _resolve_gone(run, now, as_of)
-        _refresh_found()
-        opened = _open_new(run, now, as_of)
-        _set_vulnerability(as_of)
-        counts = dict(
+        def step(name: str, work: Callable[[], Any]) -> Any:
+            t0 = time.perf_counter()
+            result = work()
+            timings[name] = time.perf_counter() - t0
+            say(f"{name}: {timings[name]:.2f} s")
+            return result
+
+        step("analyze the found gaps", lambda: _analyze(AlertCandidate))
+        step("assign responsible persons", _assign_responsible)
+        resolved = step("resolve the gaps gone", lambda: _resolve_gone(run, now, as_of))
+        step("refresh the gaps found again", _refresh_found)
+        opened = step("open the new gaps", lambda: _open_new(run, now, as_of))
+        if opened > 1000:
+            step("analyze the alerts", lambda: _analyze(Alert))
+        step("client vulnerability", lambda: _set_vulnerability(as_of))
+        counts = step("count", lambda: dict(
             Alert.objects.filter(resolved_at__isnull=True).order_by().values_list("rule").annotate(n=Count("pk"))
-        )
-        AlertCandidate.objects.all().delete()
-        timings["compare and update"] = time.perf_counter() - t0
-        say(f"compared with the open alerts: {timings['compare and update']:.2f} s")
+        ))
+        step("empty the working table", _empty_candidates)
         run.opened, run.resolved = opened, resolved
         run.counts = {code: counts.get(code, 0) for code in RULES}
         run.open_total = sum(counts.values())
@@ -81,11 +89,32 @@ def sweep(
 
 def _lock() -> None:
     """One sweep at a time (SQLite serialises writers by itself). On PostgreSQL also switch off JIT compilation
-    for the sweep's transaction: its queries are short, and compiling each one cost more than running it."""
+    for the sweep's transaction (its queries are short, and compiling each one cost more than running it) and
+    give its hash joins room (``POLKU_SWEEP_WORK_MEM``): with the server's default of 4 MB, a set of a few
+    hundred thousand clients no longer fits in a hash table and the planner falls back to comparing every row
+    with every other, which took minutes instead of seconds at a million clients."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(4242001)")
             cursor.execute("SET LOCAL jit = off")
+            cursor.execute("SELECT set_config('work_mem', %s, true)", [settings.POLKU["SWEEP_WORK_MEM"]])
+
+
+def _empty_candidates() -> None:
+    """Empty the working table (TRUNCATE on PostgreSQL: it is transactional there, and instant)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"TRUNCATE {AlertCandidate._meta.db_table}")
+    else:
+        AlertCandidate.objects.all().delete()
+
+
+def _analyze(model: Any) -> None:
+    """Fresh planner statistics for a table the sweep has just filled: without them the planner takes the
+    working table for empty and joins it row by row."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {model._meta.db_table}")
 
 
 def _insert_candidates(rows: Any) -> None:
@@ -146,57 +175,62 @@ def _refresh_found() -> None:
 
 
 def _open_new(run: SweepRun, now: dt.datetime, as_of: dt.date) -> int:
+    """Open an alert for every gap found that has no open alert. On PostgreSQL the comparison must not be a
+    nested loop over the alerts: the table grows while the statement inserts, and when it was (nearly) empty
+    the planner would rescan it once per gap, which at a million clients never finished."""
     alert, cand = Alert._meta.db_table, AlertCandidate._meta.db_table
     copied = [c for c in CANDIDATE_COLUMNS if c != "rule"]
     match = " AND ".join(f"a.{k} = c.{k}" for k in KEY)
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT set_config('enable_nestloop', 'off', true)")
         cursor.execute(
             f"INSERT INTO {alert} (rule, {', '.join(copied)}, vulnerability, opened_run_id, opened_at, "  # noqa: S608
             f"opened_as_of) SELECT c.rule, {', '.join('c.' + c for c in copied)}, 0, %s, %s, %s "
             f"FROM {cand} AS c WHERE NOT EXISTS (SELECT 1 FROM {alert} AS a WHERE a.resolved_at IS NULL AND {match})",
             [run.pk, now, as_of],
         )
-        return max(cursor.rowcount, 0)
+        opened = max(cursor.rowcount, 0)
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT set_config('enable_nestloop', 'on', true)")
+        return opened
 
 
 def _set_vulnerability(as_of: dt.date) -> None:
     """Each open alert's client vulnerability (0–6): under 25, 55 or over, homeless, a disability, the latest
-    work-ability score poor, the latest life-situation mapping high. Computed once per client with window
-    functions over the assessments of the clients with open alerts; written only where it changed."""
+    work-ability score poor, the latest life-situation mapping high. Computed once per client with open alerts,
+    the latest assessments found by index (client, instrument, date), and written only where it changed."""
     from polku.assessments.models import Instrument
     from polku.clients.models import Client
 
     alert, client, assessment = Alert._meta.db_table, Client._meta.db_table, Assessment._meta.db_table
-    instrument = Instrument._meta.db_table
+    instruments = dict(
+        Instrument.objects.filter(code__in=["work-ability-score", "life-situation"]).values_list("code", "pk")
+    )
     under_25, over_55 = _years_before(as_of, 25), _years_before(as_of, 55)
+
+    latest_band = (  # the band of the client's latest assessment with an instrument (parameters: instrument, day)
+        f"(SELECT a.band FROM {assessment} a WHERE a.client_id = c.id AND a.instrument_id = %s "  # noqa: S608
+        f"AND a.assessed_on <= %s ORDER BY a.assessed_on DESC, a.id DESC LIMIT 1)"
+    )
+
     with connection.cursor() as cursor:
         cursor.execute(
-            f"""WITH open_clients AS (SELECT DISTINCT client_id FROM {alert} WHERE resolved_at IS NULL),
-                latest AS (
-                    SELECT a.client_id, i.code, a.band,
-                           ROW_NUMBER() OVER (PARTITION BY a.client_id, i.code
-                                              ORDER BY a.assessed_on DESC, a.id DESC) AS n
-                    FROM {assessment} a JOIN {instrument} i ON i.id = a.instrument_id
-                    WHERE i.code IN ('work-ability-score', 'life-situation') AND a.assessed_on <= %s
-                      AND a.client_id IN (SELECT client_id FROM open_clients)),
-                flagged AS (
-                    SELECT client_id, COUNT(*) AS n FROM latest
-                    WHERE n = 1 AND ((code = 'work-ability-score' AND band = 'poor')
-                                     OR (code = 'life-situation' AND band = 'high'))
-                    GROUP BY client_id),
-                score AS (
+            f"""WITH score AS (
                     SELECT c.id AS client_id,
                            (CASE WHEN c.birth_date > %s THEN 1 ELSE 0 END)
                            + (CASE WHEN c.birth_date <= %s THEN 1 ELSE 0 END)
                            + (CASE WHEN c.homeless = 'yes' THEN 1 ELSE 0 END)
                            + (CASE WHEN c.disability = 'yes' THEN 1 ELSE 0 END)
-                           + COALESCE(f.n, 0) AS v
-                    FROM {client} c LEFT JOIN flagged f ON f.client_id = c.id
-                    WHERE c.id IN (SELECT client_id FROM open_clients))
+                           + (CASE WHEN {latest_band} = 'poor' THEN 1 ELSE 0 END)
+                           + (CASE WHEN {latest_band} = 'high' THEN 1 ELSE 0 END) AS v
+                    FROM {client} c
+                    WHERE c.id IN (SELECT client_id FROM {alert} WHERE resolved_at IS NULL))
                 UPDATE {alert} SET vulnerability = score.v FROM score
                 WHERE {alert}.client_id = score.client_id AND {alert}.resolved_at IS NULL
                   AND {alert}.vulnerability <> score.v""",  # noqa: S608 - table names from models
-            [as_of, under_25, over_55],
+            [under_25, over_55, instruments.get("work-ability-score"), as_of, instruments.get("life-situation"),
+             as_of],
         )
 
 
