@@ -29,6 +29,15 @@ Commands:
                         managers: open gaps by rule, provider and service, weekly trend, waiting times
   rules [set RULE KEY=VALUE ... | reset RULE]
                         the coordination rules and this region's thresholds
+  import register FILE.csv [--skip-invalid] [--report REPORT.csv] [--dry-run]
+                        load employment-status and benefit periods from a register extract
+                        (docs/imports.md); nothing is written if a row is invalid
+  import services FILE.json [--dry-run]
+                        load services into the service catalogue
+  export client IDENTITY_CODE --out FILE.json
+                        everything Polku holds about a person (GDPR Article 15), logged
+  export services --format ptv|hsds [--out FILE]
+                        the service catalogue in an interchange format
   help [COMMAND]        help on a command
   Any other Django management command (check, shell, dbshell, makemigrations, ...) is passed through.
 

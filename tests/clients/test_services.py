@@ -154,3 +154,14 @@ def test_employment_period__end_before_start__refused(joint: Any) -> None:
     with pytest.raises(InvalidInput):
         employment_period_record(actor=joint.coordinator, client_id=joint.client.pk, status="dreaming",
                                  start_date=dt.date(2024, 5, 1))
+
+
+def test_employment_period__same_status_and_start_twice__refused(joint: Any) -> None:
+    """(client, status, start date) is a period's natural key, which register imports match on."""
+    employment_period_record(actor=joint.coordinator, client_id=joint.client.pk, status="unemployed",
+                             start_date=dt.date(2024, 5, 1))
+    with pytest.raises(InvalidInput) as excinfo:
+        employment_period_record(actor=joint.coordinator, client_id=joint.client.pk, status="unemployed",
+                                 start_date=dt.date(2024, 5, 1), end_date=dt.date(2024, 6, 1))
+    assert excinfo.value.code == "already_recorded"
+    assert joint.client.employment_periods.count() == 1

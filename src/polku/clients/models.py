@@ -201,7 +201,10 @@ class EmploymentStatusPeriod(models.Model):
             models.CheckConstraint(
                 condition=Q(end_date__isnull=True) | Q(end_date__gte=models.F("start_date")),
                 name="employment_period_end_after_start",
-            )
+            ),
+            # The natural key of a period: register imports match on it, so importing again changes nothing.
+            models.UniqueConstraint(fields=["client", "status", "start_date"],
+                                    name="one_employment_period_per_status_start"),
         ]
 
     def __str__(self) -> str:
@@ -297,7 +300,10 @@ class BenefitPeriod(models.Model):
             models.CheckConstraint(
                 condition=Q(end_date__isnull=True) | Q(end_date__gte=models.F("start_date")),
                 name="benefit_period_end_after_start",
-            )
+            ),
+            # The natural key of a period: register imports match on it, so importing again changes nothing.
+            models.UniqueConstraint(fields=["client", "benefit", "start_date"],
+                                    name="one_benefit_period_per_benefit_start"),
         ]
 
     def __str__(self) -> str:

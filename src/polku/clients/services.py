@@ -210,6 +210,10 @@ def employment_period_record(
     require(start_date <= timezone.localdate(), "start_date", _("A period cannot start in the future."))
     period = EmploymentStatusPeriod(client_id=client_id, status=status, start_date=start_date,
                                     end_date=end_date, source=source)
+    duplicate = EmploymentStatusPeriod.objects.filter(client_id=client_id, status=status, start_date=start_date)
+    if duplicate.exists():  # the period's natural key, which register imports match on
+        message = _("A period of this status starting on this day is already recorded.")
+        raise InvalidInput(message, errors={"start_date": [str(message)]}, code="already_recorded")
     validated(period)
     period.save()
     return period

@@ -12,7 +12,7 @@ class UnitInline(admin.TabularInline):
 class OrganisationAdmin(admin.ModelAdmin):
     list_display = ["name_fi", "kind", "business_id", "municipality_code", "active"]
     list_filter = ["kind", "active"]
-    search_fields = ["name_fi", "name_sv", "name_en", "business_id"]
+    search_fields = ["name_fi", "name_sv", "name_en", "business_id", "national_catalogue_id"]
     inlines = [UnitInline]
 
 

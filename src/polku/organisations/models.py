@@ -39,12 +39,20 @@ class Organisation(models.Model):
         _("municipality code"), max_length=3, blank=True,
         help_text=_("Statistics Finland municipality code of the head office."),
     )
+    national_catalogue_id = models.CharField(
+        _("national service catalogue ID"), max_length=64, blank=True,
+        help_text=_("The organisation's ID in the national service catalogue (PTV), if it has one."),
+    )
     active = models.BooleanField(_("active"), default=True)
 
     class Meta:
         verbose_name = _("organisation")
         verbose_name_plural = _("organisations")
         ordering = ["name_fi"]
+        constraints = [
+            models.UniqueConstraint(fields=["national_catalogue_id"], condition=~models.Q(national_catalogue_id=""),
+                                    name="one_organisation_per_national_catalogue_id")
+        ]
 
     def __str__(self) -> str:
         return localized(self, "name")

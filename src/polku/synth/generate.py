@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -172,38 +171,6 @@ def _child_first(models: list[Any]) -> list[Any]:
             ordered += remaining
             break
     return ordered
-
-
-class Progress:
-    """A progress line on stderr: clients done, rate and time left."""
-
-    def __init__(self, total: int, stream: Any = None, enabled: bool = True) -> None:
-        self.total, self.done, self.started = total, 0, time.monotonic()
-        self.stream = stream or sys.stderr
-        self.enabled = enabled
-
-    def note(self, message: str) -> None:
-        if self.enabled:
-            elapsed = time.monotonic() - self.started
-            self.stream.write(f"synth: {message} ({elapsed:,.0f}s elapsed)\n")
-            self.stream.flush()
-
-    def update(self, count: int) -> None:
-        self.done += count
-        if not self.enabled:
-            return
-        elapsed = time.monotonic() - self.started
-        rate = self.done / elapsed if elapsed else 0
-        left = (self.total - self.done) / rate if rate else 0
-        width = 30
-        filled = int(width * self.done / self.total)
-        self.stream.write(
-            f"\rsynth [{'#' * filled}{'.' * (width - filled)}] {self.done:,}/{self.total:,} clients "
-            f"{rate:,.0f}/s, {elapsed:,.0f}s elapsed, ~{left:,.0f}s left "
-        )
-        if self.done >= self.total:
-            self.stream.write("\n")
-        self.stream.flush()
 
 
 def generate(

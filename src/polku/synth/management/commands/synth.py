@@ -4,7 +4,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from polku.synth.generate import Options, Progress, SynthError, generate, parse_start
+from polku.core.progress import Progress
+from polku.synth.generate import Options, SynthError, generate, parse_start
 
 
 class Command(BaseCommand):
