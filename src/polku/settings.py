@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "polku.coordination",
     "polku.audit",
     "polku.accounts",
+    "polku.api",
     "polku.web",
     "polku.demo",
     "polku.synth",

@@ -1,0 +1,230 @@
+"""Clients, their consents and their employment-status periods."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.translation import gettext_lazy as _
+from ninja import Header, Query, Router, Schema
+from pydantic import Field
+
+from polku.access.policy import log_list_access
+from polku.clients import selectors, services
+from polku.clients.models import (
+    Consent,
+    ConsentMethod,
+    EducationLevel,
+    EmploymentStatus,
+    EmploymentStatusPeriod,
+    Gender,
+)
+from polku.core.choices import DataCategory, Language, YesNoNotStated
+
+from ..deps import actor, etag, required_if_match
+from ..pagination import Page, paginate
+from ..problems import error_responses
+from ..schemas import Cursor, Id, In, Limit, PathId
+
+router = Router()
+
+YesNo = Literal[tuple(YesNoNotStated.values)]  # type: ignore[valid-type]
+GenderValue = Literal[tuple(Gender.values)]  # type: ignore[valid-type]
+LanguageValue = Literal[tuple(Language.values)]  # type: ignore[valid-type]
+EducationValue = Literal[tuple(EducationLevel.values)]  # type: ignore[valid-type]
+CategoryValue = Literal[tuple(c for c in DataCategory.values if c != DataCategory.BASIC)]  # type: ignore[valid-type]
+StatusValue = Literal[tuple(EmploymentStatus.values)]  # type: ignore[valid-type]
+MethodValue = Literal[tuple(ConsentMethod.values)]  # type: ignore[valid-type]
+Municipality = Annotated[str, Field(pattern=r"^\d{3}$", description="Statistics Finland municipality code")]
+Text100 = Annotated[str, Field(min_length=1, max_length=100)]
+
+
+class ClientOut(Schema):
+    id: int
+    personal_identity_code: str
+    first_name: str
+    last_name: str
+    birth_date: dt.date
+    legal_sex: str
+    gender: str
+    preferred_language: str
+    municipality_code: str
+    phone: str
+    email: str
+    address: str
+    education_level: str
+    foreign_background: str
+    third_country_national: str
+    minority: str
+    disability: str
+    homeless: str
+    version: int
+
+
+class ClientBackground(In):
+    gender: GenderValue | None = None
+    preferred_language: LanguageValue | None = None
+    phone: Annotated[str, Field(max_length=32)] | None = None
+    email: Annotated[str, Field(max_length=254)] | None = None
+    address: Annotated[str, Field(max_length=300)] | None = None
+    education_level: EducationValue | None = None
+    foreign_background: YesNo | None = None
+    third_country_national: YesNo | None = None
+    minority: YesNo | None = None
+    disability: YesNo | None = None
+    homeless: YesNo | None = None
+
+
+class ConsentIn(In):
+    organisation_id: Id
+    category: CategoryValue
+    purpose: Annotated[str, Field(min_length=1, max_length=300)]
+    valid_to: dt.datetime | None = None
+
+
+class ClientCreate(ClientBackground):
+    personal_identity_code: Annotated[str, Field(min_length=1, max_length=20)]
+    first_name: Text100
+    last_name: Text100
+    municipality_code: Municipality
+    start_date: dt.date | None = None
+    consents: list[ConsentIn] = Field(min_length=1, max_length=20)
+    consent_method: MethodValue = ConsentMethod.IN_PERSON
+
+
+class ClientUpdate(ClientBackground):
+    first_name: Text100 | None = None
+    last_name: Text100 | None = None
+    municipality_code: Municipality | None = None
+
+
+class ConsentOut(Schema):
+    id: int
+    client_id: int
+    organisation_id: int
+    category: str
+    purpose: str
+    valid_from: dt.datetime
+    valid_to: dt.datetime | None
+    method: str
+    recorded_at: dt.datetime
+    revoked_at: dt.datetime | None
+    revoke_reason: str
+
+
+class RevokeIn(In):
+    reason: Annotated[str, Field(max_length=300)] = ""
+
+
+class PeriodOut(Schema):
+    id: int
+    client_id: int
+    status: str
+    start_date: dt.date
+    end_date: dt.date | None
+    source: str
+
+
+class PeriodIn(In):
+    status: StatusValue
+    start_date: dt.date
+    end_date: dt.date | None = None
+    source: Annotated[str, Field(max_length=100)] = ""
+
+
+class ClientFilters(Schema):
+    search: Annotated[str | None, Field(None, max_length=100, description="Part of a name")] = None
+    municipality_code: Annotated[str | None, Field(None, pattern=r"^\d{3}$")] = None
+
+
+def _client_response(response: HttpResponse, client: Any) -> None:
+    response["ETag"] = etag("client", client.pk, client.version)
+
+
+@router.get("", response={200: Page[ClientOut], **error_responses(401, 422)}, summary="The caller's caseload")
+def list_clients(request: HttpRequest, filters: Query[ClientFilters], limit: Limit = None,
+                 cursor: Cursor = None) -> Any:
+    """The clients whose basic details the caller may see (their organisation's current clients who consent);
+    for a client, themself. Each client returned is written to the access log."""
+    qs = selectors.caseload(actor=actor(request))
+    if filters.search and "\x00" not in filters.search:
+        from django.db.models import Q
+
+        term = filters.search.strip()
+        qs = qs.filter(Q(first_name__icontains=term) | Q(last_name__icontains=term))
+    if filters.municipality_code:
+        qs = qs.filter(municipality_code=filters.municipality_code)
+    return paginate(qs, cursor=cursor, limit=limit, on_page=lambda rows: log_list_access(
+        user=actor(request), client_ids=[c.pk for c in rows], category=DataCategory.BASIC,
+        purpose=_("Caseload list (API)")))
+
+
+@router.post("", response={201: ClientOut, **error_responses(401, 403, 404, 422)},
+             summary="Register a client in the joint service")
+def create_client(request: HttpRequest, response: HttpResponse, payload: ClientCreate) -> Any:
+    """Creates the client, opens a joint-service episode with the caller's organisation and records the consents
+    (one for the caller's own organisation is required)."""
+    data = payload.dict(exclude_none=True)
+    grants = [services.ConsentGrant(**c) for c in data.pop("consents")]
+    client = services.client_register(actor=actor(request), consents=grants, **data)
+    _client_response(response, client)
+    return 201, client
+
+
+@router.get("/{client_id}", response={200: ClientOut, **error_responses(401, 404)}, summary="A client")
+def get_client(request: HttpRequest, response: HttpResponse, client_id: PathId) -> Any:
+    client = selectors.client_get(actor=actor(request), client_id=client_id, purpose=_("View client details (API)"))
+    _client_response(response, client)
+    return client
+
+
+@router.patch("/{client_id}", response={200: ClientOut, **error_responses(401, 403, 404, 412, 422, 428)},
+              summary="Change a client's details")
+def update_client(request: HttpRequest, response: HttpResponse, client_id: PathId, payload: ClientUpdate,
+                  if_match: Annotated[str | None, Header(None, alias="If-Match")] = None) -> Any:
+    """Send the ETag of the client you read in ``If-Match``; if someone changed the client since, 412."""
+    selectors.client_get(actor=actor(request), client_id=client_id, purpose=_("Update client details (API)"))
+    version = required_if_match(request, "client", client_id)
+    changes = payload.dict(exclude_unset=True, exclude_none=True)
+    client = services.client_update(actor=actor(request), client_id=client_id, expected_version=version, **changes)
+    _client_response(response, client)
+    return client
+
+
+@router.get("/{client_id}/consents", response={200: Page[ConsentOut], **error_responses(401, 404, 422)},
+            summary="A client's consents")
+def list_consents(request: HttpRequest, client_id: PathId, limit: Limit = None, cursor: Cursor = None) -> Any:
+    qs = selectors.consents_for_client(actor=actor(request), client_id=client_id)
+    return paginate(qs, cursor=cursor, limit=limit, descending=True)
+
+
+@router.post("/{client_id}/consents", response={201: ConsentOut, **error_responses(401, 403, 404, 422)},
+             summary="Record a consent")
+def grant_consent(request: HttpRequest, client_id: PathId, payload: ConsentIn) -> Any:
+    consent = services.consent_record(actor=actor(request), client_id=client_id,
+                                      grant=services.ConsentGrant(**payload.dict()))
+    return 201, consent
+
+
+@router.post("/{client_id}/consents/{consent_id}/revoke",
+             response={200: ConsentOut, **error_responses(401, 403, 404, 409, 422)}, summary="Revoke a consent")
+def revoke_consent(request: HttpRequest, client_id: PathId, consent_id: PathId, payload: RevokeIn) -> Any:
+    if not Consent.objects.filter(pk=consent_id, client_id=client_id).exists():
+        raise Http404
+    return services.consent_revoke(actor=actor(request), consent_id=consent_id, reason=payload.reason)
+
+
+@router.get("/{client_id}/employment-periods", response={200: Page[PeriodOut], **error_responses(401, 404, 422)},
+            summary="A client's employment-status periods")
+def list_periods(request: HttpRequest, client_id: PathId, limit: Limit = None, cursor: Cursor = None) -> Any:
+    qs = selectors.employment_history(actor=actor(request), client_id=client_id)
+    return paginate(qs, cursor=cursor, limit=limit)
+
+
+@router.post("/{client_id}/employment-periods", response={201: PeriodOut, **error_responses(401, 403, 404, 422)},
+             summary="Record an employment-status period")
+def record_period(request: HttpRequest, client_id: PathId, payload: PeriodIn) -> Any:
+    period: EmploymentStatusPeriod = services.employment_period_record(
+        actor=actor(request), client_id=client_id, **payload.dict())
+    return 201, period
