@@ -166,6 +166,28 @@ POLKU: dict[str, Any] = {
     "SWEEP_WORK_MEM": os.environ.get("POLKU_SWEEP_WORK_MEM", "256MB"),
 }
 
+# Staff single sign-on with OpenID Connect: off unless a client id is configured (docs/api.md, "Single sign-on").
+AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+OIDC_ENABLED = bool(os.environ.get("POLKU_OIDC_CLIENT_ID"))
+if OIDC_ENABLED:
+    INSTALLED_APPS.append("mozilla_django_oidc")
+    AUTHENTICATION_BACKENDS.insert(0, "polku.accounts.oidc.StaffOIDCBackend")
+    OIDC_RP_CLIENT_ID = os.environ["POLKU_OIDC_CLIENT_ID"]
+    OIDC_RP_CLIENT_SECRET = os.environ.get("POLKU_OIDC_CLIENT_SECRET", "")
+    OIDC_OP_AUTHORIZATION_ENDPOINT = os.environ.get("POLKU_OIDC_AUTHORIZATION_ENDPOINT", "")
+    OIDC_OP_TOKEN_ENDPOINT = os.environ.get("POLKU_OIDC_TOKEN_ENDPOINT", "")
+    OIDC_OP_USER_ENDPOINT = os.environ.get("POLKU_OIDC_USER_ENDPOINT", "")
+    OIDC_OP_JWKS_ENDPOINT = os.environ.get("POLKU_OIDC_JWKS_ENDPOINT", "")
+    OIDC_RP_SIGN_ALGO = os.environ.get("POLKU_OIDC_SIGN_ALGO", "RS256")
+    OIDC_RP_SCOPES = os.environ.get("POLKU_OIDC_SCOPES", "openid email")
+    OIDC_CREATE_USER = False
+    POLKU_OIDC_USERNAME_CLAIM = os.environ.get("POLKU_OIDC_USERNAME_CLAIM", "")
+    LOGIN_REDIRECT_URL_FAILURE = "/login/?sso=failed"
+
+# Sign-in throttling (web form and API tokens): failures per client address within the window.
+POLKU_AUTH_FAILURES = int(os.environ.get("POLKU_AUTH_FAILURES", "20"))
+POLKU_AUTH_WINDOW = int(os.environ.get("POLKU_AUTH_WINDOW", "300"))
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

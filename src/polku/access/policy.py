@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
@@ -147,9 +147,17 @@ def decide(user: Any, client: Client | int, category: str, action: str) -> Decis
         return Decision(True, "relationship")
     if category not in ROLE_DATA_CATEGORIES.get(staff.role, frozenset()):
         return Decision(False, "role")
-    if not has_relationship(staff.organisation_id, client_id):
+    found = (  # relationship and consent in one round trip
+        Client.objects.filter(pk=client_id)
+        .annotate(policy_related=ExpressionWrapper(relationship_filter(staff.organisation_id), BooleanField()),
+                  policy_consented=ExpressionWrapper(consent_filter(staff.organisation_id, category),
+                                                     BooleanField()))
+        .values_list("policy_related", "policy_consented")
+        .first()
+    )
+    if found is None or not found[0]:
         return Decision(False, "no_relationship")
-    if not has_consent(staff.organisation_id, client_id, category):
+    if not found[1]:
         return Decision(False, "no_consent")
     return Decision(True, "relationship_consent_role")
 

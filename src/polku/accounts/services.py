@@ -15,6 +15,8 @@ from polku.core.errors import InvalidInput
 
 from .models import ApiToken
 
+#: How exactly a token's "last used" time is kept (it is written at most once per this interval).
+LAST_USED_PRECISION = dt.timedelta(minutes=1)
 TOKEN_PREFIX = "polku_"  # noqa: S105 - a marker, not a secret
 
 
@@ -45,7 +47,9 @@ def token_authenticate(secret: str) -> ApiToken | None:
     token = ApiToken.objects.select_related("user").filter(key_hash=_hash(secret)).first()
     if token is None or not token.is_valid() or not token.user.is_active:
         return None
-    ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
+    now = timezone.now()
+    if token.last_used_at is None or now - token.last_used_at > LAST_USED_PRECISION:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)  # to the minute: not a write per request
     return token
 
 

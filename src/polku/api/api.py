@@ -17,13 +17,14 @@ from ninja.errors import AuthenticationError, AuthorizationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
 from polku.access.policy import decide
+from polku.accounts.throttle import TooManyFailures
 from polku.audit.models import AccessAction
 from polku.core.choices import DataCategory
 from polku.core.errors import AccessDenied, DomainError, IllegalTransition, InvalidInput, VersionConflict
 
-from .auth import BearerToken, TooManyFailures, WebSession
+from .auth import BearerToken, WebSession
 from .deps import PreconditionRequired
-from .problems import problem_response
+from .problems import CONTENT_TYPE, TITLES, Problem, problem_response
 
 DESCRIPTION = """
 Polku's REST API for the systems of the joint service's agencies, for integrators and for analysts.
@@ -45,7 +46,28 @@ not see is answered exactly as one that does not exist: `404`.
 `412 Precondition Failed` and nothing is written.
 """
 
-api = NinjaAPI(
+class PolkuAPI(NinjaAPI):
+    """The API, whose OpenAPI document says what every operation may answer: errors are
+    ``application/problem+json``, and every operation documents 401 (no or bad credentials),
+    400 (a body that is not JSON), 422 (bad input) and 429 (too many failed sign-ins) besides its own answers."""
+
+    def get_openapi_schema(self, *, path_prefix: str | None = None, path_params: Any = None) -> Any:
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        problem = {"$ref": "#/components/schemas/Problem"}
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                responses = operation.setdefault("responses", {})
+                for status in ("400", "401", "422", "429"):
+                    responses.setdefault(status, {"description": TITLES[int(status)]})
+                for status, response in responses.items():
+                    if int(status) >= 400:
+                        response["content"] = {CONTENT_TYPE: {"schema": problem}}
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.setdefault("Problem", Problem.model_json_schema(ref_template="#/components/schemas/{model}"))
+        return schema
+
+
+api = PolkuAPI(
     title="Polku API",
     version="1",
     description=DESCRIPTION,
@@ -96,6 +118,8 @@ def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
 
 @api.exception_handler(HttpError)
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    if exc.status_code == 400:
+        return problem_response(request, 400, "malformed", _("The request body is not valid JSON."))
     return problem_response(request, exc.status_code, "http_error", str(exc))
 
 

@@ -1,57 +1,18 @@
 """How API callers prove who they are: a bearer token (``polku token create``) or the web session.
 
-Failed attempts are throttled per client address: after ``POLKU_API_AUTH_FAILURES`` failures (default 20)
-within ``POLKU_API_AUTH_WINDOW`` seconds (default 300) further attempts are refused with 429 until the
-window passes, whether the token is right or not, so guessing tokens is slow.
+Failed attempts are throttled per client address (``polku.accounts.throttle``): too many, and further
+attempts are refused with 429 for a while, whether the token is right or not.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
-from django.core.cache import cache
 from django.http import HttpRequest
 from ninja.security import HttpBearer, SessionAuth
 
 from polku.accounts.services import token_authenticate
-
-
-class TooManyFailures(Exception):
-    """The caller's address has failed to authenticate too often; it must wait."""
-
-    def __init__(self, retry_after: int) -> None:
-        super().__init__("too many failed authentication attempts")
-        self.retry_after = retry_after
-
-
-def _address(request: HttpRequest) -> str:
-    return str(request.META.get("REMOTE_ADDR", "") or "unknown")
-
-
-def _key(request: HttpRequest) -> str:
-    return f"polku:api-auth-failures:{_address(request)}"
-
-
-def _limits() -> tuple[int, int]:
-    config: dict[str, Any] = settings.POLKU
-    return int(config.get("API_AUTH_FAILURES", 20)), int(config.get("API_AUTH_WINDOW", 300))
-
-
-def check_not_throttled(request: HttpRequest) -> None:
-    limit, window = _limits()
-    if int(cache.get(_key(request), 0)) >= limit:
-        raise TooManyFailures(window)
-
-
-def record_failure(request: HttpRequest) -> None:
-    _limit, window = _limits()
-    key = _key(request)
-    if not cache.add(key, 1, timeout=window):
-        try:
-            cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.add(key, 1, timeout=window)
+from polku.accounts.throttle import check_not_throttled, record_failure
 
 
 class BearerToken(HttpBearer):

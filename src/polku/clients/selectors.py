@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from django.db import transaction
 from django.db.models import QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from polku.access.policy import Purpose, authorize, client_of, log_list_access, visible_clients
@@ -74,21 +77,66 @@ def employment_history(*, actor: Any, client_id: int) -> QuerySet[EmploymentStat
     return EmploymentStatusPeriod.objects.filter(client_id=client_id).order_by("start_date")
 
 
-def access_log_for_client(*, actor: Any, client_id: int) -> QuerySet[AccessLog]:
+def _log_filtered(
+    qs: QuerySet[AccessLog], *, client_id: int | None = None, since: dt.date | None = None,
+    until: dt.date | None = None, action: str | None = None,
+) -> QuerySet[AccessLog]:
+    """Rows of ``qs`` about one client, of one action, or from ``since`` to ``until`` (whole days in Finnish time,
+    both included)."""
+    if client_id is not None:
+        qs = qs.filter(client_id=client_id)
+    if action is not None:
+        qs = qs.filter(action=action)
+    if since is not None:
+        qs = qs.filter(at__gte=timezone.make_aware(dt.datetime.combine(since, dt.time.min)))
+    if until is not None and until < dt.date.max:
+        qs = qs.filter(at__lt=timezone.make_aware(dt.datetime.combine(until + dt.timedelta(days=1), dt.time.min)))
+    return qs
+
+
+def access_log_for_client(
+    *, actor: Any, client_id: int, since: dt.date | None = None, until: dt.date | None = None,
+    action: str | None = None,
+) -> QuerySet[AccessLog]:
     """Who has processed the client's data and why: for the client themself only (Client Data Act 703/2023).
 
     Viewing one's own log is not itself logged (it would only grow the log being read)."""
     own = client_of(actor)
     if own is None or own.pk != client_id:
         raise AccessDenied(_("You do not have access to this client's data."), code="not_own_data")
-    return AccessLog.objects.filter(client_id=client_id).select_related("actor_organisation").order_by("-at", "-id")
+    qs = AccessLog.objects.filter(client_id=client_id).select_related("actor_organisation").order_by("-at", "-id")
+    return _log_filtered(qs, since=since, until=until, action=action)
 
 
-def access_log_by_actor(*, actor: Any) -> QuerySet[AccessLog]:
-    """A staff member's own actions on client data."""
+def access_log_by_actor(
+    *, actor: Any, client_id: int | None = None, since: dt.date | None = None, until: dt.date | None = None,
+    action: str | None = None,
+) -> QuerySet[AccessLog]:
+    """A staff member's own actions on client data (optionally about one client, of one action, in a period)."""
     if not getattr(actor, "is_authenticated", False):
         return AccessLog.objects.none()
-    return AccessLog.objects.filter(actor=actor).order_by("-at", "-id")
+    qs = AccessLog.objects.filter(actor=actor).select_related("actor_organisation").order_by("-at", "-id")
+    return _log_filtered(qs, client_id=client_id, since=since, until=until, action=action)
+
+
+#: The access log's purpose of a right-of-access copy (the same text as ``polku export client`` writes).
+EXPORT_PURPOSE = _("Right of access: a copy of all the client's data (GDPR Article 15)")
+
+
+def own_data_export(*, actor: Any) -> tuple[Client, dict[str, Any]]:
+    """A client's copy of everything Polku holds about them (GDPR Article 15), for the client themself only.
+
+    The export is written to the client's access log first, in the same transaction, so that the copy shows
+    its own export. Anyone but a client is refused (``not_own_data``)."""
+    from .export import client_data_export
+
+    own = client_of(actor)
+    if own is None:
+        raise AccessDenied(_("You do not have access to this client's data."), code="not_own_data")
+    with transaction.atomic():
+        authorize(actor, own, DataCategory.BASIC, AccessAction.EXPORT, purpose=EXPORT_PURPOSE, obj=own)
+        data = client_data_export(own)
+    return own, data
 
 
 __all__ = [
@@ -101,4 +149,5 @@ __all__ = [
     "client_overview",
     "consents_for_client",
     "employment_history",
+    "own_data_export",
 ]

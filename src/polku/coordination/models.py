@@ -98,6 +98,9 @@ class Alert(models.Model):
                                      related_name="resolved_alerts")
     resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
     resolved_as_of = models.DateField(_("resolved as of"), null=True, blank=True)
+    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                    related_name="+", verbose_name=_("resolved by"),
+                                    help_text=_("Who resolved the alert by hand; empty when the sweep resolved it."))
     acknowledged_at = models.DateTimeField(_("acknowledged"), null=True, blank=True)
     acknowledged_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
                                         related_name="+", verbose_name=_("acknowledged by"))
@@ -130,10 +133,12 @@ class Alert(models.Model):
 class AlertEventKind(models.TextChoices):
     ACKNOWLEDGED = "acknowledged", _("Acknowledged")
     COMMENT = "comment", _("Comment")
+    RESOLVED = "resolved", _("Resolved by hand")
 
 
 class AlertEvent(models.Model):
-    """What a person did about an alert (opening and resolving are the sweep's, kept on the alert itself)."""
+    """What a person did about an alert: acknowledged, commented or resolved it by hand (opening, and resolving
+    when the gap is gone, are the sweep's, kept on the alert itself)."""
 
     alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="events", verbose_name=_("alert"))
     kind = models.CharField(_("what"), max_length=16, choices=AlertEventKind.choices)

@@ -13,14 +13,25 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from polku.access.policy import consent_filter, log_list_access, relationship_filter, staff_of
+from polku.access.policy import (
+    Purpose,
+    authorize,
+    client_data_service,
+    consent_filter,
+    decide,
+    deny,
+    log_list_access,
+    relationship_filter,
+    staff_of,
+)
+from polku.audit.models import AccessAction
 from polku.clients.models import Consent
 from polku.core.choices import DataCategory
 from polku.core.errors import AccessDenied
 from polku.organisations.models import Organisation, StaffRole
 from polku.referrals.models import Referral, ReferralStatus
 
-from .models import Alert, AlertEvent, Severity, SweepRun
+from .models import Alert, AlertEvent, AlertEventKind, Severity, SweepRun
 from .rules import ACTIONS, RULES
 
 AGGREGATE_ROLES = frozenset({StaffRole.MANAGER, StaffRole.ADMINISTRATOR})
@@ -39,6 +50,66 @@ def alerts_visible_to(actor: Any) -> QuerySet[Alert]:
         relationship_filter(org, OuterRef("client_id")),
         consent_filter(org, DataCategory.BASIC, OuterRef("client_id")),
     )
+
+
+def alerts_visible_filtered(
+    actor: Any, *, rule: str | None = None, client_id: int | None = None, is_open: bool | None = None,
+    severity: int | None = None,
+) -> QuerySet[Alert]:
+    """:func:`alerts_visible_to`, narrowed by rule, client, open or resolved and severity, with what
+    :func:`alert_view` needs to word each alert for the reader. Not logged: callers log the rows they show."""
+    staff = staff_of(actor)
+    qs = alerts_visible_to(actor)
+    if rule is not None:
+        qs = qs.filter(rule=rule)
+    if client_id is not None:
+        qs = qs.filter(client_id=client_id)
+    if is_open is not None:
+        qs = qs.filter(resolved_at__isnull=is_open)
+    if severity is not None:
+        qs = qs.filter(severity=severity)
+    if staff is None:
+        return qs
+    return with_detail_allowed(qs, staff.organisation_id).select_related(
+        "service", "counterpart_organisation", "acknowledged_by", "resolved_by")
+
+
+def with_detail_allowed(qs: QuerySet[Alert], organisation_id: int) -> QuerySet[Alert]:
+    """Annotate ``detail_allowed``: the client's consent in force covers the organisation and the alert's data
+    category (one of the two conditions of :func:`may_see_details`)."""
+    return qs.annotate(detail_allowed=Exists(
+        Consent.objects.active_on().filter(client_id=OuterRef("client_id"), organisation_id=organisation_id,
+                                           category=OuterRef("category"))
+    ))
+
+
+def may_see_details(alert: Any, categories: frozenset[str]) -> bool:
+    """Whether the reader may see the service, provider or consent an alert names: basic alerts always; others
+    when the reader's role covers the alert's data category and their organisation has the client's consent for
+    it (``alert.detail_allowed``, from :func:`with_detail_allowed`)."""
+    return alert.category == DataCategory.BASIC or (
+        alert.category in categories and bool(getattr(alert, "detail_allowed", False))
+    )
+
+
+def alert_check(*, actor: Any, alert_id: int, action: str, purpose: Purpose) -> Alert:
+    """The alert, if it is among those the actor may see (:func:`alerts_visible_to`), else a refusal: "not
+    found" for an alert that does not exist; otherwise logged like the access policy's own (the client they may
+    not see, or an alert that does not concern their organisation). Logs nothing when the alert is visible: the
+    caller authorizes the read or write it does."""
+    alert = alerts_visible_to(actor).filter(pk=alert_id).first()
+    if alert is not None:
+        return alert
+    hidden = Alert.objects.filter(pk=alert_id).first()
+    if hidden is None:
+        raise AccessDenied(_("You do not have access to this client's data."), code="not_found")
+    decision = decide(actor, hidden.client_id, DataCategory.BASIC, action)
+    if decision.allowed:
+        code, message = "not_concerned", _("This alert does not concern your organisation.")
+    else:
+        code, message = decision.reason, _("You do not have access to this client's data.")
+    raise deny(actor, hidden.client_id, DataCategory.BASIC, action, purpose=purpose, obj=hidden, code=code,
+               message=message)
 
 
 @dataclass
@@ -65,6 +136,8 @@ class WorkItem:
     action_url: str
     client_name: str
     history: list[HistoryEntry] = field(default_factory=list)
+    may_see_details: bool = False
+    action_code: str = ""
 
 
 def worklist(*, actor: Any, limit: int = 50, as_of: dt.date | None = None) -> list[WorkItem]:
@@ -79,7 +152,7 @@ def worklist(*, actor: Any, limit: int = 50, as_of: dt.date | None = None) -> li
     as_of = as_of or timezone.localdate()
     org = staff.organisation_id
     qs = (
-        alerts_visible_to(actor)
+        with_detail_allowed(alerts_visible_to(actor), org)
         .filter(resolved_at__isnull=True)
         .annotate(
             bucket=Case(
@@ -87,10 +160,6 @@ def worklist(*, actor: Any, limit: int = 50, as_of: dt.date | None = None) -> li
                 When(responsible_organisation_id=org, then=Value(1)),
                 default=Value(2),
                 output_field=IntegerField(),
-            ),
-            detail_allowed=Exists(
-                Consent.objects.active_on().filter(client_id=OuterRef("client_id"), organisation_id=org,
-                                                   category=OuterRef("category"))
             ),
         )
         .select_related("client", "service", "counterpart_organisation", "responsible_person__user",
@@ -110,7 +179,7 @@ def worklist(*, actor: Any, limit: int = 50, as_of: dt.date | None = None) -> li
 
 def _item(alert: Any, staff: Any, categories: frozenset[str], as_of: dt.date, events: list[AlertEvent]) -> WorkItem:
     rule = RULES[alert.rule]
-    may_see = alert.category == DataCategory.BASIC or (alert.category in categories and alert.detail_allowed)
+    may_see = may_see_details(alert, categories)
     return WorkItem(
         alert=alert,
         rule_title=str(rule.title),
@@ -124,6 +193,8 @@ def _item(alert: Any, staff: Any, categories: frozenset[str], as_of: dt.date, ev
         action_url=action_url(alert),
         client_name=alert.client.full_name,
         history=alert_history(alert, events),
+        may_see_details=may_see,
+        action_code=rule.action,
     )
 
 
@@ -182,7 +253,8 @@ def action_url(alert: Any) -> str:
 
 
 def alert_history(alert: Any, events: list[AlertEvent] | None = None) -> list[HistoryEntry]:
-    """Opened (by the sweep), acknowledged and commented (by people), resolved (by the sweep), in time order."""
+    """Opened (by the sweep), acknowledged, commented and resolved by hand (by people), resolved when the gap is
+    gone (by the sweep), in time order."""
     if events is None:
         events = list(AlertEvent.objects.filter(alert=alert).select_related("by"))
     sweep = gettext("the daily sweep")
@@ -191,10 +263,58 @@ def alert_history(alert: Any, events: list[AlertEvent] | None = None) -> list[Hi
     for event in events:
         who = event.by.get_full_name() or event.by.get_username()
         out.append(HistoryEntry(event.at, str(event.get_kind_display()).lower(), who, event.note))
-    if alert.resolved_at is not None:
+    if alert.resolved_at is not None and not any(e.kind == AlertEventKind.RESOLVED for e in events):
         out.append(HistoryEntry(alert.resolved_at, gettext("resolved: the gap is gone (as of %(day)s)")
                                 % {"day": alert.resolved_as_of.isoformat()}, sweep))
     return sorted(out, key=lambda e: e.at if isinstance(e.at, dt.datetime) else timezone.now())
+
+
+@dataclass
+class AlertView:
+    """An alert worded for its reader: what it names only when they may see it (:func:`may_see_details`)."""
+
+    alert: Alert
+    rule_title: str
+    text: str
+    may_see_details: bool
+    action_code: str
+    action: str
+    action_url: str
+    history: list[HistoryEntry] | None = None
+
+
+def alert_view(alert: Any, *, actor: Any, history: bool = False) -> AlertView:
+    """Word an alert (from :func:`alerts_visible_filtered`) for the actor. Not logged: the caller has checked
+    and logged the read or write (the list's rows, :func:`alert_get`, or the service that changed it)."""
+    staff = staff_of(actor)
+    categories = staff.data_categories if staff is not None else frozenset()
+    may_see = may_see_details(alert, categories)
+    rule = RULES[alert.rule]
+    return AlertView(
+        alert=alert,
+        rule_title=str(rule.title),
+        text=alert_text(alert, may_see_details=may_see),
+        may_see_details=may_see,
+        action_code=rule.action,
+        action=str(ACTIONS[rule.action]),
+        action_url=action_url(alert),
+        history=alert_history(alert) if history else None,
+    )
+
+
+@client_data_service
+def alert_get(*, actor: Any, alert_id: int, purpose: Purpose | None = None) -> AlertView:
+    """One alert with its history, checked and logged as one read of the client's basic data."""
+    purpose = purpose or _("View a coordination alert")
+    alert_check(actor=actor, alert_id=alert_id, action=AccessAction.VIEW, purpose=purpose)
+    alert = alerts_visible_filtered(actor).get(pk=alert_id)
+    authorize(actor, alert.client_id, DataCategory.BASIC, AccessAction.VIEW, purpose=purpose, obj=alert)
+    return alert_view(alert, actor=actor, history=True)
+
+
+def alert_describe(*, actor: Any, alert_id: int) -> AlertView:
+    """An alert that a service has just changed for the actor (and logged), worded for them, with its history."""
+    return alert_view(alerts_visible_filtered(actor).get(pk=alert_id), actor=actor, history=True)
 
 
 # -- Managers: counts and trends ------------------------------------------------------------------------------

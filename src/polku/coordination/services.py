@@ -237,19 +237,18 @@ def _set_vulnerability(as_of: dt.date) -> None:
 # -- People and alerts ----------------------------------------------------------------------------------------
 
 
-def _visible_alert(actor: Any, alert_id: int) -> Alert:
-    from .selectors import alerts_visible_to
+def _visible_alert(actor: Any, alert_id: int, purpose: Any) -> Alert:
+    """The alert if it is in the actor's view (``selectors.alerts_visible_to``); otherwise a refusal, logged
+    (an alert that does not exist is refused as "not found", like a client one may not see)."""
+    from .selectors import alert_check
 
-    alert = alerts_visible_to(actor).filter(pk=alert_id).first()
-    if alert is None:
-        raise InvalidInput(_("No such alert in your worklist."), errors={"alert": [str(_("Not found."))]})
-    return alert
+    return alert_check(actor=actor, alert_id=alert_id, action=AccessAction.UPDATE, purpose=purpose)
 
 
 @client_data_service
 def alert_acknowledge(*, actor: Any, alert_id: int, note: str = "") -> Alert:
     """Mark an alert as seen and taken up (the first acknowledgement names who took it up)."""
-    alert = _visible_alert(actor, alert_id)
+    alert = _visible_alert(actor, alert_id, _("Acknowledge a coordination alert"))
     authorize(actor, alert.client_id, DataCategory.BASIC, AccessAction.UPDATE,
               purpose=_("Acknowledge a coordination alert"), obj=alert)
     if not alert.is_open:
@@ -270,10 +269,31 @@ def alert_acknowledge(*, actor: Any, alert_id: int, note: str = "") -> Alert:
 def alert_comment(*, actor: Any, alert_id: int, note: str) -> AlertEvent:
     if not note.strip():
         raise InvalidInput(_("Write a comment."), errors={"note": [str(_("This field is required."))]})
-    alert = _visible_alert(actor, alert_id)
+    alert = _visible_alert(actor, alert_id, _("Comment on a coordination alert"))
     authorize(actor, alert.client_id, DataCategory.BASIC, AccessAction.UPDATE,
               purpose=_("Comment on a coordination alert"), obj=alert)
     return AlertEvent.objects.create(alert=alert, kind=AlertEventKind.COMMENT, by=actor, note=note.strip()[:2000])
+
+
+@client_data_service
+def alert_resolve(*, actor: Any, alert_id: int, note: str) -> Alert:
+    """Resolve an open alert by hand (the person has dealt with it), with a note saying how. The sweep does not
+    reopen this alert, but if the rule still finds the gap the next sweep opens a new alert for it."""
+    if not note.strip():
+        raise InvalidInput(_("Say how the alert was dealt with."), errors={"note": [str(_("This field is required."))]})
+    purpose = _("Resolve a coordination alert")
+    alert = _visible_alert(actor, alert_id, purpose)
+    authorize(actor, alert.client_id, DataCategory.BASIC, AccessAction.UPDATE, purpose=purpose, obj=alert)
+    now = timezone.now()
+    updated = Alert.objects.filter(pk=alert.pk, resolved_at__isnull=True).update(
+        resolved_at=now, resolved_as_of=timezone.localdate(now), resolved_by=actor
+    )
+    if not updated:
+        raise deny(actor, alert.client_id, DataCategory.BASIC, AccessAction.UPDATE, purpose=purpose,
+                   code="alert_resolved", obj=alert, message=_("This alert is already resolved."))
+    AlertEvent.objects.create(alert=alert, kind=AlertEventKind.RESOLVED, at=now, by=actor, note=note.strip()[:2000])
+    alert.refresh_from_db()
+    return alert
 
 
 # -- Rule settings --------------------------------------------------------------------------------------------

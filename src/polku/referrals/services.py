@@ -134,37 +134,64 @@ def _status_label(value: str) -> Any:
     return S(value).label if value in S.values else value
 
 
-def referral_send(*, actor: Any, referral_id: int) -> Referral:
-    return referral_transition(actor=actor, referral_id=referral_id, to_status=S.SENT)
+def referral_send(
+    *, actor: Any, referral_id: int, expected_version: int | None = None
+) -> Referral:
+    return referral_transition(actor=actor, referral_id=referral_id, to_status=S.SENT,
+                               expected_version=expected_version)
 
 
-def referral_receive(*, actor: Any, referral_id: int) -> Referral:
-    return referral_transition(actor=actor, referral_id=referral_id, to_status=S.RECEIVED)
+def referral_receive(
+    *, actor: Any, referral_id: int, expected_version: int | None = None
+) -> Referral:
+    return referral_transition(actor=actor, referral_id=referral_id, to_status=S.RECEIVED,
+                               expected_version=expected_version)
 
 
-def referral_accept(*, actor: Any, referral_id: int) -> Referral:
-    return referral_transition(actor=actor, referral_id=referral_id, to_status=S.ACCEPTED)
+def referral_accept(
+    *, actor: Any, referral_id: int, expected_version: int | None = None
+) -> Referral:
+    return referral_transition(actor=actor, referral_id=referral_id, to_status=S.ACCEPTED,
+                               expected_version=expected_version)
 
 
-def referral_waitlist(*, actor: Any, referral_id: int, reason: str = "") -> Referral:
-    return referral_transition(actor=actor, referral_id=referral_id, to_status=S.WAITLISTED, reason=reason)
+def referral_waitlist(
+    *, actor: Any, referral_id: int, reason: str = "", expected_version: int | None = None
+) -> Referral:
+    return referral_transition(actor=actor, referral_id=referral_id, to_status=S.WAITLISTED, reason=reason,
+                               expected_version=expected_version)
 
 
-def referral_decline(*, actor: Any, referral_id: int, reason: str) -> Referral:
-    return referral_transition(actor=actor, referral_id=referral_id, to_status=S.DECLINED, reason=reason)
+def referral_decline(
+    *, actor: Any, referral_id: int, reason: str, expected_version: int | None = None
+) -> Referral:
+    return referral_transition(actor=actor, referral_id=referral_id, to_status=S.DECLINED, reason=reason,
+                               expected_version=expected_version)
 
 
-def referral_start(*, actor: Any, referral_id: int) -> Referral:
-    return referral_transition(actor=actor, referral_id=referral_id, to_status=S.STARTED)
+def referral_start(
+    *, actor: Any, referral_id: int, expected_version: int | None = None
+) -> Referral:
+    return referral_transition(actor=actor, referral_id=referral_id, to_status=S.STARTED,
+                               expected_version=expected_version)
 
 
-def referral_complete(*, actor: Any, referral_id: int) -> Referral:
-    return referral_transition(actor=actor, referral_id=referral_id, to_status=S.COMPLETED)
+def referral_complete(
+    *, actor: Any, referral_id: int, expected_version: int | None = None
+) -> Referral:
+    return referral_transition(actor=actor, referral_id=referral_id, to_status=S.COMPLETED,
+                               expected_version=expected_version)
 
 
-def referral_interrupt(*, actor: Any, referral_id: int, reason: str) -> Referral:
-    return referral_transition(actor=actor, referral_id=referral_id, to_status=S.INTERRUPTED, reason=reason)
+def referral_interrupt(
+    *, actor: Any, referral_id: int, reason: str, expected_version: int | None = None
+) -> Referral:
+    return referral_transition(actor=actor, referral_id=referral_id, to_status=S.INTERRUPTED, reason=reason,
+                               expected_version=expected_version)
 
 
-def referral_cancel(*, actor: Any, referral_id: int, reason: str) -> Referral:
-    return referral_transition(actor=actor, referral_id=referral_id, to_status=S.CANCELLED, reason=reason)
+def referral_cancel(
+    *, actor: Any, referral_id: int, reason: str, expected_version: int | None = None
+) -> Referral:
+    return referral_transition(actor=actor, referral_id=referral_id, to_status=S.CANCELLED, reason=reason,
+                               expected_version=expected_version)

@@ -7,8 +7,9 @@ app_name = "web"
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("login/", auth_views.LoginView.as_view(template_name="web/login.html"), name="login"),
+    path("login/", views.ThrottledLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("clients/<int:client_id>/", views.client_detail, name="client_detail"),
     path("me/", views.my_data, name="my_data"),
+    path("healthz", views.health, name="health"),
 ]

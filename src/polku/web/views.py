@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from polku.access.policy import client_of, staff_of
+from polku.accounts.throttle import TooManyFailures, check_not_throttled, record_failure
 from polku.clients import selectors
 from polku.core.errors import AccessDenied
 
@@ -38,3 +43,32 @@ def my_data(request: HttpRequest) -> HttpResponse:
     overview = selectors.client_overview(actor=request.user, client_id=own.pk)
     log = list(selectors.access_log_for_client(actor=request.user, client_id=own.pk)[:100])
     return render(request, "web/my_data.html", {"client": overview.client, "consents": overview.consents, "log": log})
+
+
+class ThrottledLoginView(auth_views.LoginView):
+    """The sign-in form; too many failures from one address and it refuses for a while (429), right password
+    or not (``polku.accounts.throttle``). With single sign-on configured it also offers that."""
+
+    template_name = "web/login.html"
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            check_not_throttled(request)
+        except TooManyFailures as exc:
+            response = render(request, "web/login.html",
+                              {"form": self.get_form(), "throttled": True, "sso": settings.OIDC_ENABLED}, status=429)
+            response["Retry-After"] = str(exc.retry_after)
+            return response
+        return super().post(request, *args, **kwargs)
+
+    def form_invalid(self, form: Any) -> HttpResponse:
+        record_failure(self.request)
+        return super().form_invalid(form)
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        return {**super().get_context_data(**kwargs), "sso": settings.OIDC_ENABLED}
+
+
+def health(request: HttpRequest) -> HttpResponse:
+    """``/healthz``: the process answers (for load balancers; touches no database and no client data)."""
+    return HttpResponse("ok", content_type="text/plain")

@@ -1,0 +1,68 @@
+"""Reads of referrals: the ones a person's organisation sent or receives, checked by the access policy and logged."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from polku.access.policy import Purpose, authorize, client_data_service, client_of, deny, staff_of, visible_clients
+from polku.audit.models import AccessAction
+from polku.core.choices import DataCategory
+from polku.core.errors import AccessDenied
+
+from .models import Referral
+
+SENT, RECEIVED = "sent", "received"
+
+
+def referrals_visible_to(
+    actor: Any, *, client_id: int | None = None, status: str | None = None, direction: str | None = None,
+    service_id: int | None = None,
+) -> QuerySet[Referral]:
+    """The referrals the actor may see: sent or received by their organisation, of clients whose basic data the
+    organisation may see now (relationship and consent, the access policy's own filters); for a client, their
+    own. ``direction`` keeps those the organisation sent (``"sent"``) or receives (``"received"``).
+    Not logged: callers log the rows they show (``log_list_access``)."""
+    own = client_of(actor)
+    staff = staff_of(actor)
+    if own is not None:
+        qs = Referral.objects.none() if direction else Referral.objects.filter(client_id=own.pk)
+    elif staff is None:
+        return Referral.objects.none()
+    else:
+        org = staff.organisation_id
+        sides = {SENT: Q(sending_organisation_id=org), RECEIVED: Q(receiving_organisation_id=org)}
+        qs = Referral.objects.filter(
+            sides[direction] if direction in sides else sides[SENT] | sides[RECEIVED],
+            client_id__in=visible_clients(actor, DataCategory.BASIC).values("pk"),
+        )
+    if client_id is not None:
+        qs = qs.filter(client_id=client_id)
+    if status is not None:
+        qs = qs.filter(status=status)
+    if service_id is not None:
+        qs = qs.filter(service_id=service_id)
+    return qs
+
+
+@client_data_service
+def referral_get(*, actor: Any, referral_id: int, purpose: Purpose | None = None) -> Referral:
+    """One referral with its transitions, checked and logged as one read. A referral that does not exist, or of a
+    client the actor may not see, is refused alike (shown as "not found"); one of a client the actor sees but that
+    their organisation neither sent nor receives is refused as not theirs."""
+    referral = Referral.objects.filter(pk=referral_id).first()
+    if referral is None:
+        raise AccessDenied(_("You do not have access to this client's data."), code="not_found")
+    purpose = purpose or _("View a referral")
+    authorize(actor, referral.client_id, DataCategory.BASIC, AccessAction.VIEW, purpose=purpose, obj=referral)
+    if not referrals_visible_to(actor).filter(pk=referral.pk).exists():
+        raise deny(actor, referral.client_id, DataCategory.BASIC, AccessAction.VIEW, purpose=purpose, obj=referral,
+                   message=_("Only the sending and the receiving organisation see a referral."), code="not_party")
+    return referral
+
+
+def referral_transitions(referral: Referral) -> list[Any]:
+    """A referral's state changes in time order (the caller has checked and logged the read of the referral)."""
+    return list(referral.transitions.select_related("by").order_by("at", "pk"))
