@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.utils import timezone
+
 from polku.audit.models import AccessLog
 from polku.clients.models import Client, Consent, EmploymentStatusPeriod
 from tests import factories as f
@@ -114,7 +116,7 @@ def test_consents_and_periods(joint: Any, api_as: Any) -> None:
     assert api_as(joint.outsider).post(
         f"/clients/{joint.client.pk}/consents/{consent_id}/revoke", {}).status_code == 404
     p = api.post(f"/clients/{joint.client.pk}/employment-periods",
-                 {"status": "unemployed", "start_date": str(dt.date.today() - dt.timedelta(days=30))})
+                 {"status": "unemployed", "start_date": str(timezone.localdate() - dt.timedelta(days=30))})
     assert p.status_code in (201, 404)  # the employment consent may have been the one revoked
     if p.status_code == 201:
         assert EmploymentStatusPeriod.objects.filter(client=joint.client).exists()

@@ -80,10 +80,12 @@ def test_another_organisation_sees_nothing(swept: Any) -> None:
     assert worklist(actor=swept.outsider, as_of=TODAY) == []
     alert = Alert.objects.filter(resolved_at__isnull=True).first()
     assert alert is not None
-    with pytest.raises(InvalidInput):
+    with pytest.raises(AccessDenied):
         alert_acknowledge(actor=swept.outsider, alert_id=alert.pk)
     alert.refresh_from_db()
     assert alert.acknowledged_at is None
+    refused = AccessLog.objects.get(actor=swept.outsider)
+    assert not refused.allowed and refused.reason == "no_relationship" and refused.client_id == alert.client_id
 
 
 def test_managers_get_counts_never_lists(swept: Any, settings: Any) -> None:

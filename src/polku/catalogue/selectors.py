@@ -71,8 +71,9 @@ class _JsonEachHas(Func):
     def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, Any]:  # type: ignore[override]
         column, column_params = compiler.compile(self.source_expressions[0])
         value, value_params = compiler.compile(self.source_expressions[1])
-        return (f"EXISTS (SELECT 1 FROM json_each({column}) AS polku_element WHERE polku_element.value = {value})",
-                (*column_params, *value_params))
+        # column: the compiled column reference; value: a placeholder, its value a parameter
+        sql = f"EXISTS (SELECT 1 FROM json_each({column}) AS polku_element WHERE polku_element.value = {value})"  # noqa: S608
+        return sql, (*column_params, *value_params)
 
 
 def json_list_contains(field: str, value: str) -> Q:
@@ -85,7 +86,7 @@ def json_list_contains(field: str, value: str) -> Q:
     return Q(_JsonEachHas(F(field), Value(value)))
 
 
-def _waiting_basis(now: dt.datetime) -> QuerySet[Referral]:
+def _waiting_basis(now: dt.datetime) -> QuerySet[Referral, Any]:
     since = now - dt.timedelta(days=WAITING_WINDOW_DAYS)
     return Referral.objects.filter(service_id=OuterRef("pk"), sent_at__isnull=False).filter(
         Q(status__in=WAITING_STATUSES) | Q(started_at__gte=since)

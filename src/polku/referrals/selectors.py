@@ -12,7 +12,7 @@ from polku.audit.models import AccessAction
 from polku.core.choices import DataCategory
 from polku.core.errors import AccessDenied
 
-from .models import Referral
+from .models import Referral, ReferralStatus
 
 SENT, RECEIVED = "sent", "received"
 
@@ -21,10 +21,10 @@ def referrals_visible_to(
     actor: Any, *, client_id: int | None = None, status: str | None = None, direction: str | None = None,
     service_id: int | None = None,
 ) -> QuerySet[Referral]:
-    """The referrals the actor may see: sent or received by their organisation, of clients whose basic data the
-    organisation may see now (relationship and consent, the access policy's own filters); for a client, their
-    own. ``direction`` keeps those the organisation sent (``"sent"``) or receives (``"received"``).
-    Not logged: callers log the rows they show (``log_list_access``)."""
+    """The referrals the actor may see: sent or received (once sent) by their organisation, of clients whose
+    basic data the organisation may see now (relationship and consent, the access policy's own filters); for a
+    client, their own. ``direction`` keeps those the organisation sent (``"sent"``) or receives
+    (``"received"``). Not logged: callers log the rows they show (``log_list_access``)."""
     own = client_of(actor)
     staff = staff_of(actor)
     if own is not None:
@@ -33,7 +33,9 @@ def referrals_visible_to(
         return Referral.objects.none()
     else:
         org = staff.organisation_id
-        sides = {SENT: Q(sending_organisation_id=org), RECEIVED: Q(receiving_organisation_id=org)}
+        # A draft is the sender's until it is sent.
+        sides = {SENT: Q(sending_organisation_id=org),
+                 RECEIVED: Q(receiving_organisation_id=org) & ~Q(status=ReferralStatus.DRAFT)}
         qs = Referral.objects.filter(
             sides[direction] if direction in sides else sides[SENT] | sides[RECEIVED],
             client_id__in=visible_clients(actor, DataCategory.BASIC).values("pk"),

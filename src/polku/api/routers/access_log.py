@@ -4,7 +4,7 @@ data and why, Client Data Act 703/2023 §11). Nobody reads another person's rows
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from django.http import HttpRequest
 from django.utils.translation import gettext
@@ -22,7 +22,10 @@ from .organisations import OrganisationRef
 
 router = Router()
 
-ActionValue = Literal[tuple(AccessAction.values)]  # type: ignore[valid-type]
+if TYPE_CHECKING:
+    ActionValue = str
+else:
+    ActionValue = Literal[tuple(AccessAction.values)]
 Day = Annotated[dt.date, Field(ge=dt.date(1900, 1, 1), le=dt.date(9998, 12, 31))]
 
 

@@ -4,7 +4,8 @@ about an alert (acknowledge, comment, resolve by hand).
 An alert is shown only to staff of an organisation that may see the client's basic data and that the alert
 concerns (docs/coordination.md). Its wording, and the service, provider, consent or record it names, are given
 only when the reader's role and their organisation's consent cover the alert's data category; otherwise those
-fields are null and the text says "a referral" or "a consent".
+fields are null and the text says "a referral" or "a consent". The client's vulnerability score, which the
+worklist is ordered by, is not given: it is made of social and health data that few readers may see.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Annotated, Any, Literal, TypeAlias
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from ninja import Query, Router, Schema
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
 from polku.access.policy import log_list_access
 from polku.coordination import selectors, services
@@ -31,7 +32,15 @@ from ..schemas import Cursor, Id, In, Limit, PathId
 router = Router()
 
 RuleValue: TypeAlias = Literal[tuple(RULES)]  # type: ignore[valid-type]
-SeverityValue: TypeAlias = Literal[tuple(Severity.values)]  # type: ignore[valid-type]
+SeverityLevel: TypeAlias = Literal[tuple(Severity.values)]  # type: ignore[valid-type]
+
+
+def _digits_to_int(value: Any) -> Any:
+    """A query parameter arrives as text; an integer Literal compares with numbers."""
+    return int(value) if isinstance(value, str) and value.isascii() and value.isdigit() else value
+
+
+SeverityValue = Annotated[SeverityLevel, BeforeValidator(_digits_to_int)]
 Note = Annotated[str, Field(max_length=2000)]
 RequiredNote = Annotated[str, Field(min_length=1, max_length=2000)]
 
@@ -64,7 +73,6 @@ class AlertOut(Schema):
     severity_label: str
     since: dt.date
     due_on: dt.date
-    vulnerability: int
     is_open: bool
     opened_at: dt.datetime
     opened_as_of: dt.date
@@ -125,7 +133,7 @@ def _alert_out(view: Any, **extra: Any) -> dict[str, Any]:
         "responsible_organisation_id": alert.responsible_organisation_id,
         "responsible_person_id": alert.responsible_person_id, "severity": alert.severity,
         "severity_label": str(Severity(alert.severity).label), "since": alert.since, "due_on": alert.due_on,
-        "vulnerability": alert.vulnerability, "is_open": alert.is_open, "opened_at": alert.opened_at,
+        "is_open": alert.is_open, "opened_at": alert.opened_at,
         "opened_as_of": alert.opened_as_of, "acknowledged_at": alert.acknowledged_at,
         "acknowledged_by": _name(alert.acknowledged_by), "resolved_at": alert.resolved_at,
         "resolved_as_of": alert.resolved_as_of, "resolved_by": _name(alert.resolved_by),
@@ -164,7 +172,7 @@ def get_worklist(request: HttpRequest, limit: Limit = None) -> Any:
     ]}
 
 
-@router.get("/{alert_id}", response={200: AlertDetail, **error_responses(401, 403, 404)},
+@router.get("/{alert_id}", response={200: AlertDetail, **error_responses(401, 403, 404, 422)},
             summary="An alert and its history")
 def get_alert(request: HttpRequest, alert_id: PathId) -> Any:
     return _alert_out(selectors.alert_get(actor=actor(request), alert_id=alert_id,

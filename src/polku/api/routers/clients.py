@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeAlias
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
@@ -29,13 +29,14 @@ from ..schemas import Cursor, Id, In, Limit, PathId
 
 router = Router()
 
-YesNo = Literal[tuple(YesNoNotStated.values)]  # type: ignore[valid-type]
-GenderValue = Literal[tuple(Gender.values)]  # type: ignore[valid-type]
-LanguageValue = Literal[tuple(Language.values)]  # type: ignore[valid-type]
-EducationValue = Literal[tuple(EducationLevel.values)]  # type: ignore[valid-type]
-CategoryValue = Literal[tuple(c for c in DataCategory.values if c != DataCategory.BASIC)]  # type: ignore[valid-type]
-StatusValue = Literal[tuple(EmploymentStatus.values)]  # type: ignore[valid-type]
-MethodValue = Literal[tuple(ConsentMethod.values)]  # type: ignore[valid-type]
+YesNo: TypeAlias = Literal[tuple(YesNoNotStated.values)]  # type: ignore[valid-type]
+GenderValue: TypeAlias = Literal[tuple(Gender.values)]  # type: ignore[valid-type]
+LanguageValue: TypeAlias = Literal[tuple(Language.values)]  # type: ignore[valid-type]
+EducationValue: TypeAlias = Literal[tuple(EducationLevel.values)]  # type: ignore[valid-type]
+CategoryValue: TypeAlias = Literal[  # type: ignore[valid-type]
+    tuple(c for c in DataCategory.values if c != DataCategory.BASIC)]
+StatusValue: TypeAlias = Literal[tuple(EmploymentStatus.values)]  # type: ignore[valid-type]
+MethodValue: TypeAlias = Literal[tuple(ConsentMethod.values)]  # type: ignore[valid-type]
 Municipality = Annotated[str, Field(pattern=r"^\d{3}$", description="Statistics Finland municipality code")]
 Text100 = Annotated[str, Field(min_length=1, max_length=100)]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from django.http import HttpRequest
 from ninja import Query, Router, Schema
@@ -18,7 +18,10 @@ from ..schemas import Cursor, Limit, PathId
 
 router = Router()
 
-KindValue = Literal[tuple(OrganisationKind.values)]  # type: ignore[valid-type]
+if TYPE_CHECKING:
+    KindValue = str
+else:
+    KindValue = Literal[tuple(OrganisationKind.values)]
 
 
 class OrganisationRef(Schema):

@@ -34,7 +34,7 @@ StatusValue: TypeAlias = Literal[tuple(ReferralStatus.values)]  # type: ignore[v
 DirectionValue: TypeAlias = Literal["sent", "received"]
 Reason = Annotated[str, Field(min_length=1, max_length=2000, description="Why (required)")]
 OptionalReason = Annotated[str, Field(max_length=2000, description="Why (optional)")]
-IfMatch = Annotated[str | None, Header(None, alias="If-Match",
+IfMatch = Annotated[str | None, Header(None, alias="If-Match", max_length=200,
                                        description="The referral's ETag as read (optional); stale → 412.")]
 
 ACTION_ERRORS = error_responses(401, 403, 404, 409, 412, 422)
@@ -83,8 +83,8 @@ class ReferralDetail(ReferralOut):
 class ReferralFilters(Schema):
     client_id: Id | None = None
     status: StatusValue | None = None
-    direction: DirectionValue | None = Field(None, description="sent: by the caller's organisation; "
-                                                               "received: by it")
+    direction: DirectionValue | None = Field(
+        None, description="sent: those the caller's organisation sent; received: those it receives")
     service_id: Id | None = None
 
 
@@ -136,7 +136,7 @@ def create_referral(request: HttpRequest, response: HttpResponse, payload: Refer
     return 201, _with_etag(response, referral)
 
 
-@router.get("/{referral_id}", response={200: ReferralDetail, **error_responses(401, 403, 404)},
+@router.get("/{referral_id}", response={200: ReferralDetail, **error_responses(401, 403, 404, 422)},
             summary="A referral and its state changes")
 def get_referral(request: HttpRequest, response: HttpResponse, referral_id: PathId) -> Any:
     referral = selectors.referral_get(actor=actor(request), referral_id=referral_id,

@@ -4,7 +4,7 @@ each service's current waiting time as an aggregate (never a client's data)."""
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -22,7 +22,10 @@ from .organisations import OrganisationRef
 
 router = Router()
 
-ServiceClassValue = Literal[tuple(ServiceClass.values)]  # type: ignore[valid-type]
+if TYPE_CHECKING:
+    ServiceClassValue = str
+else:
+    ServiceClassValue = Literal[tuple(ServiceClass.values)]
 NO_NUL = r"^[^\x00]*$"
 
 WAITING_DESCRIPTION = (
