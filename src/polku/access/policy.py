@@ -20,13 +20,14 @@ by :func:`authorize`, in the caller's transaction, so a write and its log row st
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.functional import Promise
@@ -84,7 +85,7 @@ def client_of(user: Any) -> Client | None:
         return None
 
 
-def relationship_filter(organisation_id: int, client_ref: Any = None) -> Q:
+def relationship_filter(organisation_id: int, client_ref: Any = None, today: dt.date | None = None) -> Q:
     """A ``Q`` over clients (or over ``client_ref`` = ``OuterRef("client_id")``) with an active relationship.
 
     Set-based, so lists (``visible_clients``) and single checks use the very same rule.
@@ -100,7 +101,7 @@ def relationship_filter(organisation_id: int, client_ref: Any = None) -> Q:
     area = ServiceArea.objects.filter(
         organisation_id=organisation_id, organisation__kind=OrganisationKind.EMPLOYMENT_SERVICES
     ).values("municipality_code")
-    today = timezone.localdate()
+    today = today or timezone.localdate()
     job_seeker = Client.objects.filter(
         Exists(
             EmploymentStatusPeriod.objects.filter(
@@ -128,6 +129,50 @@ def has_consent(organisation_id: int, client_id: int, category: str) -> bool:
     return Client.objects.filter(consent_filter(organisation_id, category), pk=client_id).exists()
 
 
+#: Stand-ins compiled into the cached decision query, replaced by the real values on each use (absurd values
+#: that no real parameter has).
+_ANY_CLIENT = -7_319_004_211
+_ANY_DAY = dt.date(1901, 2, 3)
+_ANY_MOMENT = dt.datetime(1901, 2, 3, 4, 5, 6, tzinfo=dt.UTC)
+
+
+@functools.lru_cache(maxsize=1024)
+def _decision_query(organisation_id: int, category: str, vendor: str) -> tuple[str, tuple[Any, ...]]:
+    """The relationship-and-consent query for one organisation and category, compiled once: building it with
+    the ORM costs several times what the database needs to run it, and every access check runs it. Compiled
+    with stand-ins for the client, the day and the moment, so the cached text holds no time and no person."""
+    query = (
+        Client.objects.filter(pk=_ANY_CLIENT)
+        .annotate(policy_related=ExpressionWrapper(relationship_filter(organisation_id, today=_ANY_DAY),
+                                                   BooleanField()),
+                  policy_consented=ExpressionWrapper(consent_filter(organisation_id, category, moment=_ANY_MOMENT),
+                                                     BooleanField()))
+        .values_list("policy_related", "policy_consented")
+    )
+    sql, params = query.query.sql_with_params()
+    return sql, tuple(params)
+
+
+def _relationship_and_consent(organisation_id: int, client_id: int, category: str) -> tuple[bool, bool] | None:
+    """(has a relationship, has consent) of the organisation to the client now, or ``None`` if no such client;
+    one round trip, the same rule as :func:`relationship_filter` and :func:`consent_filter` (it is built from
+    them)."""
+    sql, template = _decision_query(organisation_id, category, connection.vendor)
+    ops = connection.ops
+    stand_ins = {
+        repr(_ANY_CLIENT): client_id,
+        repr(ops.adapt_datefield_value(_ANY_DAY)): ops.adapt_datefield_value(timezone.localdate()),
+        repr(ops.adapt_datetimefield_value(_ANY_MOMENT)): ops.adapt_datetimefield_value(timezone.now()),
+    }
+    params = [stand_ins.get(repr(p), p) for p in template]
+    if sum(repr(p) in stand_ins for p in template) < len(stand_ins):  # a stand-in not compiled in: never guess
+        raise RuntimeError("the cached access decision query lost a parameter")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return None if row is None else (bool(row[0]), bool(row[1]))
+
+
 def decide(user: Any, client: Client | int, category: str, action: str) -> Decision:
     """Decide without logging. Use :func:`authorize` for real access; this is for showing or hiding buttons."""
     client_id = client if isinstance(client, int) else client.pk
@@ -147,14 +192,7 @@ def decide(user: Any, client: Client | int, category: str, action: str) -> Decis
         return Decision(True, "relationship")
     if category not in ROLE_DATA_CATEGORIES.get(staff.role, frozenset()):
         return Decision(False, "role")
-    found = (  # relationship and consent in one round trip
-        Client.objects.filter(pk=client_id)
-        .annotate(policy_related=ExpressionWrapper(relationship_filter(staff.organisation_id), BooleanField()),
-                  policy_consented=ExpressionWrapper(consent_filter(staff.organisation_id, category),
-                                                     BooleanField()))
-        .values_list("policy_related", "policy_consented")
-        .first()
-    )
+    found = _relationship_and_consent(staff.organisation_id, client_id, category)
     if found is None or not found[0]:
         return Decision(False, "no_relationship")
     if not found[1]:
@@ -268,11 +306,13 @@ def log_list_access(*, user: Any, client_ids: list[int], category: str, purpose:
     staff = staff_of(user)
     now = timezone.now()
     name = user.get_full_name() or user.get_username()
+    why = source_text(purpose)[:300]  # once, not once per row: switching languages is not free
+    organisation_id = staff.organisation_id if staff else None
+    role = staff.role if staff else "client"
     AccessLog.objects.bulk_create(
-        AccessLog(at=now, actor=user, actor_name=name, actor_organisation_id=staff.organisation_id if staff else None,
-                  actor_role=staff.role if staff else "client", client_id=client_id, category=category,
-                  action=AccessAction.VIEW, purpose=source_text(purpose)[:300], object_type="list", allowed=True,
-                  reason="list")
+        AccessLog(at=now, actor_id=user.pk, actor_name=name, actor_organisation_id=organisation_id, actor_role=role,
+                  client_id=client_id, category=category, action=AccessAction.VIEW, purpose=why, object_type="list",
+                  allowed=True, reason="list")
         for client_id in client_ids
     )
 

@@ -24,15 +24,17 @@ class AccessAction(models.TextChoices):
 
 class AccessLog(models.Model):
     at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
+    # No single-column indexes on actor and client: the (actor, at) and (client, at) indexes serve those look-ups,
+    # and every index is written on every logged read.
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, db_constraint=False,
-                              null=True, related_name="+", verbose_name=_("who"))
+                              db_index=False, null=True, related_name="+", verbose_name=_("who"))
     actor_name = models.CharField(_("name"), max_length=300, blank=True)
     actor_organisation = models.ForeignKey("organisations.Organisation", on_delete=models.DO_NOTHING,
                                            db_constraint=False, null=True, related_name="+",
                                            verbose_name=_("organisation"))
     actor_role = models.CharField(_("role"), max_length=32, blank=True)
     client = models.ForeignKey("clients.Client", on_delete=models.DO_NOTHING, db_constraint=False,
-                               related_name="+", verbose_name=_("client"))
+                               db_index=False, related_name="+", verbose_name=_("client"))
     category = models.CharField(_("data category"), max_length=16, choices=DataCategory.choices)
     action = models.CharField(_("action"), max_length=16, choices=AccessAction.choices)
     purpose = models.CharField(_("purpose"), max_length=300)
