@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "ninja",  # serves the API docs page (Swagger UI) from its own static files, not from a CDN
     "django_tasks",
     "django_tasks_db",
     "polku.core",
