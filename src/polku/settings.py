@@ -185,6 +185,16 @@ if OIDC_ENABLED:
     POLKU_OIDC_USERNAME_CLAIM = os.environ.get("POLKU_OIDC_USERNAME_CLAIM", "")
     LOGIN_REDIRECT_URL_FAILURE = "/login/?sso=failed"
 
+# Django's cache (sign-in failure counts live there). The default is per process; with several server processes
+# set a shared one, e.g. POLKU_CACHE_BACKEND=django.core.cache.backends.db.DatabaseCache and
+# POLKU_CACHE_LOCATION=polku_cache, then run `polku createcachetable`.
+CACHES = {
+    "default": {
+        "BACKEND": os.environ.get("POLKU_CACHE_BACKEND", "django.core.cache.backends.locmem.LocMemCache"),
+        "LOCATION": os.environ.get("POLKU_CACHE_LOCATION", "polku"),
+    }
+}
+
 # Sign-in throttling (web form and API tokens): failures per client address within the window.
 POLKU_AUTH_FAILURES = int(os.environ.get("POLKU_AUTH_FAILURES", "20"))
 POLKU_AUTH_WINDOW = int(os.environ.get("POLKU_AUTH_WINDOW", "300"))
