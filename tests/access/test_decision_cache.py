@@ -55,3 +55,36 @@ def test_the_cached_query_answers_for_each_client_separately(db: Any) -> None:
     assert not decide(coordinator, other.pk, DataCategory.EMPLOYMENT, AccessAction.VIEW)
     assert not decide(coordinator, 10**12, DataCategory.EMPLOYMENT, AccessAction.VIEW)
     assert policy._decision_query.cache_info().hits >= 1
+
+
+def test_cached_caseload_page_is_the_same_set_as_visible_clients(db: Any) -> None:
+    from polku.access.policy import visible_clients, visible_clients_page
+
+    org = f.organisation(OrganisationKind.EMPLOYMENT_SERVICES)
+    ServiceArea.objects.create(organisation=org, municipality_code="091")
+    coordinator = f.staff(org, StaffRole.COORDINATOR)
+    people = []
+    for n, (municipality, name) in enumerate([("091", "Virtanen"), ("049", "Vir%tanen"), ("091", "Korhonen"),
+                                              ("091", "Ni_eminen"), ("049", "Mäkinen"), ("091", "Virta")]):
+        person = f.client(municipality_code=municipality, last_name=name)
+        if n % 3 != 2:  # in the joint service with this organisation
+            f.episode(person, (org, coordinator))
+        if n % 2 == 0:  # consents
+            f.consent(person, org, DataCategory.EMPLOYMENT)
+        people.append(person)
+    outsider = f.client(last_name="Virtanen")  # no relationship at all
+    f.consent(outsider, org, DataCategory.EMPLOYMENT)
+
+    every = sorted(visible_clients(coordinator).values_list("pk", flat=True))
+    assert every and outsider.pk not in every
+    assert [c.pk for c in visible_clients_page(coordinator, limit=100)] == every
+    first = visible_clients_page(coordinator, limit=1)
+    rest = visible_clients_page(coordinator, after=first[0].pk, limit=100)
+    assert [c.pk for c in first + rest] == every
+    for term in ("virta", "VIR%", "ni_e", "_", "%", "\\", "mäki"):
+        expected = sorted(visible_clients(coordinator).filter(last_name__icontains=term).values_list("pk", flat=True))
+        assert [c.pk for c in visible_clients_page(coordinator, search=term, limit=100)] == expected, term
+    in_091 = sorted(visible_clients(coordinator).filter(municipality_code="091").values_list("pk", flat=True))
+    assert [c.pk for c in visible_clients_page(coordinator, municipality_code="091", limit=100)] == in_091
+    manager = f.staff(org, StaffRole.MANAGER)
+    assert visible_clients_page(manager, limit=100) == []

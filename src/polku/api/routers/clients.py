@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from ninja import Header, Query, Router, Schema
 from pydantic import Field
 
-from polku.access.policy import log_list_access
+from polku.access.policy import log_list_access, visible_clients_page
 from polku.clients import selectors, services
 from polku.clients.models import (
     Consent,
@@ -23,7 +23,7 @@ from polku.clients.models import (
 from polku.core.choices import DataCategory, Language, YesNoNotStated
 
 from ..deps import actor, etag, required_if_match
-from ..pagination import Page, paginate
+from ..pagination import DEFAULT_LIMIT, Page, decode_cursor, encode_cursor, paginate
 from ..problems import error_responses
 from ..schemas import Cursor, Id, In, Limit, PathId
 
@@ -148,17 +148,16 @@ def list_clients(request: HttpRequest, filters: Query[ClientFilters], limit: Lim
                  cursor: Cursor = None) -> Any:
     """The clients whose basic details the caller may see (their organisation's current clients who consent);
     for a client, themself. Each client returned is written to the access log."""
-    qs = selectors.caseload(actor=actor(request))
-    if filters.search and "\x00" not in filters.search:
-        from django.db.models import Q
-
-        term = filters.search.strip()
-        qs = qs.filter(Q(first_name__icontains=term) | Q(last_name__icontains=term))
-    if filters.municipality_code:
-        qs = qs.filter(municipality_code=filters.municipality_code)
-    return paginate(qs, cursor=cursor, limit=limit, on_page=lambda rows: log_list_access(
-        user=actor(request), client_ids=[c.pk for c in rows], category=DataCategory.BASIC,
-        purpose=_("Caseload list (API)")))
+    size = DEFAULT_LIMIT if limit is None else limit
+    search = (filters.search or "").strip()
+    rows = visible_clients_page(actor(request), DataCategory.BASIC, after=decode_cursor(cursor) if cursor else 0,
+                                limit=size + 1, search=search, municipality_code=filters.municipality_code or "")
+    more = len(rows) > size
+    rows = rows[:size]
+    if rows:
+        log_list_access(user=actor(request), client_ids=[c.pk for c in rows], category=DataCategory.BASIC,
+                        purpose=_("Caseload list (API)"))
+    return {"items": rows, "next_cursor": encode_cursor(rows[-1].pk) if more else None, "limit": size}
 
 
 @router.post("", response={201: ClientOut, **error_responses(401, 403, 404, 422)},
