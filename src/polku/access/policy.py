@@ -368,12 +368,25 @@ def log_list_access(*, user: Any, client_ids: list[int], category: str, purpose:
     why = source_text(purpose)[:300]  # once, not once per row: switching languages is not free
     organisation_id = staff.organisation_id if staff else None
     role = staff.role if staff else "client"
-    AccessLog.objects.bulk_create(
-        AccessLog(at=now, actor_id=user.pk, actor_name=name, actor_organisation_id=organisation_id, actor_role=role,
-                  client_id=client_id, category=category, action=AccessAction.VIEW, purpose=why, object_type="list",
-                  allowed=True, reason="list")
-        for client_id in client_ids
-    )
+    if connection.vendor != "postgresql":
+        AccessLog.objects.bulk_create(
+            AccessLog(at=now, actor_id=user.pk, actor_name=name, actor_organisation_id=organisation_id,
+                      actor_role=role, client_id=client_id, category=category, action=AccessAction.VIEW,
+                      purpose=why, object_type="list", allowed=True, reason="list")
+            for client_id in client_ids
+        )
+        return
+    # On PostgreSQL one statement with the client ids as one array: a page of a list is logged on every request,
+    # and sending each row's values separately cost several times what the database spends storing them.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""INSERT INTO {AccessLog._meta.db_table} (at, actor_id, actor_name, actor_organisation_id, actor_role,
+                    client_id, category, action, purpose, object_type, object_id, allowed, reason)
+                SELECT %s, %s, %s, %s, %s, c, %s, %s, %s, 'list', '', true, 'list'
+                FROM unnest(%s::bigint[]) AS c""",  # noqa: S608 - the table name comes from the model
+            [now, user.pk, name, organisation_id, role, category, AccessAction.VIEW, why,
+             [int(c) for c in client_ids]],
+        )
 
 
 def visible_clients(user: Any, category: str = DataCategory.BASIC) -> QuerySet[Client]:
