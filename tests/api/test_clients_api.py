@@ -108,21 +108,30 @@ def test_detail_is_translated_by_accept_language(joint: Any, api_as: Any) -> Non
 def test_consents_and_periods(joint: Any, api_as: Any) -> None:
     api = api_as(joint.coordinator)
     r = api.get(f"/clients/{joint.client.pk}/consents")
-    assert r.status_code == 200 and r.json()["items"]
-    consent_id = r.json()["items"][0]["id"]
-    revoked = api.post(f"/clients/{joint.client.pk}/consents/{consent_id}/revoke", {"reason": "asked"})
+    assert r.status_code == 200
+    mine = [c for c in r.json()["items"] if c["organisation_id"] == joint.employment.pk]
+    social = next(c["id"] for c in mine if c["category"] == "social")
+    revoked = api.post(f"/clients/{joint.client.pk}/consents/{social}/revoke", {"reason": "asked"})
     assert revoked.status_code == 200 and revoked.json()["revoked_at"]
-    assert api.post(f"/clients/{joint.client.pk}/consents/{consent_id}/revoke", {}).status_code in (404, 422)
+    assert Consent.objects.get(pk=social).revoked_at is not None
+    again = api.post(f"/clients/{joint.client.pk}/consents/{social}/revoke", {})
+    assert again.status_code == 422 and again.json()["code"] == "already_revoked"
+    employment = next(c["id"] for c in mine if c["category"] == "employment")
     assert api_as(joint.outsider).post(
-        f"/clients/{joint.client.pk}/consents/{consent_id}/revoke", {}).status_code == 404
+        f"/clients/{joint.client.pk}/consents/{employment}/revoke", {}).status_code == 404
+    assert Consent.objects.get(pk=employment).revoked_at is None
     p = api.post(f"/clients/{joint.client.pk}/employment-periods",
                  {"status": "unemployed", "start_date": str(timezone.localdate() - dt.timedelta(days=30))})
-    assert p.status_code in (201, 404)  # the employment consent may have been the one revoked
-    if p.status_code == 201:
-        assert EmploymentStatusPeriod.objects.filter(client=joint.client).exists()
+    assert p.status_code == 201, p.content
+    assert EmploymentStatusPeriod.objects.filter(client=joint.client, pk=p.json()["id"]).exists()
+    listed = api.get(f"/clients/{joint.client.pk}/employment-periods").json()["items"]
+    assert [x["id"] for x in listed] == [p.json()["id"]]
+    before = EmploymentStatusPeriod.objects.count()
     future = api.post(f"/clients/{joint.client.pk}/employment-periods",
                       {"status": "unemployed", "start_date": "2999-01-01"})
-    assert future.status_code in (404, 422)
+    assert future.status_code == 422 and "start_date" in future.json()["errors"]
+    assert EmploymentStatusPeriod.objects.count() == before
+    assert api_as(joint.outsider).get(f"/clients/{joint.client.pk}/employment-periods").status_code == 404
 
 
 def test_unauthenticated_and_bad_token_401(joint: Any, client: Any) -> None:

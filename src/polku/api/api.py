@@ -58,7 +58,7 @@ class PolkuAPI(NinjaAPI):
             for operation in operations.values():
                 responses = operation.setdefault("responses", {})
                 for status in ("400", "401", "422", "429"):
-                    responses.setdefault(status, {"description": TITLES[int(status)]})
+                    responses.setdefault(status, {"description": str(TITLES[int(status)])})
                 for status, response in responses.items():
                     if int(status) >= 400:
                         response["content"] = {CONTENT_TYPE: {"schema": problem}}

@@ -12,23 +12,25 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from ninja import Schema
 
 CONTENT_TYPE = "application/problem+json"
 
+#: Each status's title, translated when shown (the problem's ``title``; the OpenAPI document's descriptions).
 TITLES = {
-    400: "Bad request",
-    401: "Not authenticated",
-    403: "Forbidden",
-    404: "Not found",
-    405: "Method not allowed",
-    409: "Conflict",
-    412: "Precondition failed",
-    413: "Payload too large",
-    415: "Unsupported media type",
-    422: "Invalid input",
-    428: "Precondition required",
-    429: "Too many requests",
+    400: gettext_lazy("Bad request"),
+    401: gettext_lazy("Not authenticated"),
+    403: gettext_lazy("Forbidden"),
+    404: gettext_lazy("Not found"),
+    405: gettext_lazy("Method not allowed"),
+    409: gettext_lazy("Conflict"),
+    412: gettext_lazy("Precondition failed"),
+    413: gettext_lazy("Payload too large"),
+    415: gettext_lazy("Unsupported media type"),
+    422: gettext_lazy("Invalid input"),
+    428: gettext_lazy("Precondition required"),
+    429: gettext_lazy("Too many requests"),
 }
 
 
@@ -66,21 +68,7 @@ def problem_response(
 
 
 def _translated_title(status: int) -> str:
-    titles = {
-        400: _("Bad request"),
-        401: _("Not authenticated"),
-        403: _("Forbidden"),
-        404: _("Not found"),
-        405: _("Method not allowed"),
-        409: _("Conflict"),
-        412: _("Precondition failed"),
-        413: _("Payload too large"),
-        415: _("Unsupported media type"),
-        422: _("Invalid input"),
-        428: _("Precondition required"),
-        429: _("Too many requests"),
-    }
-    return str(titles.get(status, _("Error")))
+    return str(TITLES.get(status, _("Error")))
 
 
 #: Responses every operation may give, for the OpenAPI document.
