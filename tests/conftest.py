@@ -52,3 +52,18 @@ def joint(db: Any) -> JointService:
     svc = f.service(provider, "rehabilitation")
     return JointService(client, employment, social, provider, coordinator, social_worker, provider_worker,
                         outsider, ep, svc)
+
+
+def pytest_addoption(parser: Any) -> None:
+    parser.addoption("--browser", action="store_true",
+                     help="run only the browser tests (tests/browser: Playwright and Debian's Chromium over a live "
+                          "server with a seeded region); without it they are not collected")
+
+
+def pytest_ignore_collect(collection_path: Any, config: Any) -> bool | None:
+    """The browser tests seed one region for their whole session, so they run in a pytest run of their own
+    (``pytest --browser``; ``python3 run.py test`` does both)."""
+    in_browser = "browser" in collection_path.parts and "tests" in collection_path.parts
+    if config.getoption("--browser"):
+        return None if in_browser or collection_path.is_dir() or collection_path.name == "conftest.py" else True
+    return True if in_browser else None

@@ -1,7 +1,16 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import views
+from . import (
+    admin_views,
+    assessment_views,
+    catalogue_views,
+    client_views,
+    plan_views,
+    referral_views,
+    views,
+    worklist_views,
+)
 
 app_name = "web"
 
@@ -12,4 +21,11 @@ urlpatterns = [
     path("clients/<int:client_id>/", views.client_detail, name="client_detail"),
     path("me/", views.my_data, name="my_data"),
     path("healthz", views.health, name="health"),
+    *worklist_views.urlpatterns,
+    *client_views.urlpatterns,
+    *plan_views.urlpatterns,
+    *assessment_views.urlpatterns,
+    *referral_views.urlpatterns,
+    *catalogue_views.urlpatterns,
+    *admin_views.urlpatterns,
 ]

@@ -1,0 +1,47 @@
+"""The professional UI's main navigation, by the signed-in staff member's role (a template context processor)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.http import HttpRequest
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext_lazy as _
+
+from polku.access.policy import staff_of
+from polku.organisations.models import StaffRole
+
+# (url name, label, roles that see it; None = every staff role)
+ITEMS: list[tuple[str, Any, frozenset[str] | None]] = [
+    ("web:home", _("Front page"), None),
+    ("web:client_search", _("Clients"), frozenset(StaffRole) - {StaffRole.MANAGER, StaffRole.ADMINISTRATOR}),
+    ("web:referrals", _("Referrals"), frozenset(StaffRole) - {StaffRole.MANAGER, StaffRole.ADMINISTRATOR}),
+    ("web:services", _("Services"), None),
+    ("web:gaps", _("Gap overview"), frozenset({StaffRole.MANAGER, StaffRole.COORDINATOR})),
+    ("web:admin_home", _("Administration"), frozenset({StaffRole.ADMINISTRATOR})),
+]
+
+
+@dataclass(frozen=True)
+class NavItem:
+    url: str
+    label: str
+    current: bool
+
+
+def staff_nav(request: HttpRequest) -> dict[str, Any]:
+    staff = staff_of(getattr(request, "user", None)) if getattr(request, "user", None) else None
+    if staff is None:
+        return {"staff_nav": None}
+    items = []
+    for name, label, roles in ITEMS:
+        if roles is not None and staff.role not in roles:
+            continue
+        try:
+            url = reverse(name)
+        except NoReverseMatch:  # a page not built yet
+            continue
+        current = request.path == url if name == "web:home" else request.path.startswith(url)
+        items.append(NavItem(url=url, label=str(label), current=current))
+    return {"staff_nav": {"organisation": staff.organisation, "items": items}}
