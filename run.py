@@ -3,7 +3,8 @@
 
     python3 run.py demo     install what the demo needs, load a demo region and serve it on 127.0.0.1:8000
     python3 run.py test     install what the tests need, run the linters and the whole test suite on
-                            PostgreSQL (if one is reachable) and on SQLite
+                            PostgreSQL (if one is reachable) and on SQLite, then the browser tests
+                            (Debian's Chromium, installed if missing)
 
 Each creates ./.venv on first use and re-installs when pyproject.toml changes.
 """
@@ -79,6 +80,24 @@ def postgres_url() -> str | None:
     return None
 
 
+CHROMIUM = Path(os.environ.get("POLKU_CHROMIUM", "/usr/bin/chromium"))
+
+
+def ensure_chromium() -> bool:
+    """Debian's Chromium for the browser tests (never a browser downloaded by a test tool): installed with
+    apt-get when it is missing and this is a root shell on Debian."""
+    if CHROMIUM.exists():
+        return True
+    apt = shutil.which("apt-get")
+    if apt and hasattr(os, "geteuid") and os.geteuid() == 0:
+        say("Installing Debian's chromium for the browser tests")
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        if subprocess.run([apt, "install", "-y", "-q", "chromium"], env=env, capture_output=True).returncode != 0:
+            subprocess.run([apt, "update", "-q"], env=env, capture_output=True)
+            subprocess.run([apt, "install", "-y", "-q", "chromium"], env=env, capture_output=True)
+    return CHROMIUM.exists()
+
+
 def run_pytest(label: str, env: dict[str, str], args: list[str], totals: dict[str, int]) -> int:
     say(f"Test suite on {label}")
     with tempfile.TemporaryDirectory(prefix="polku-junit-") as out:
@@ -123,6 +142,26 @@ def test(args: list[str]) -> int:
         failures += run_pytest("PostgreSQL", {**base_env, "DATABASE_URL": pg_url}, ["--create-db", *args], totals)
     with tempfile.TemporaryDirectory(prefix="polku-test-") as data_dir:
         failures += run_pytest("SQLite", {**base_env, "POLKU_DATA_DIR": data_dir}, args, totals)
+    # The browser tests seed one region for their whole run, so they run as a pytest run of their own
+    # (``pytest --browser``), on PostgreSQL when there is one, else on SQLite. Given test paths that name no
+    # browser test, they are left out.
+    if not args or any("browser" in arg for arg in args):
+        if not ensure_chromium():
+            if os.environ.get("CI", "").lower() == "true":
+                say(f"Chromium is required under CI=true and none is at {CHROMIUM} (apt-get install chromium)")
+                return 1
+            say(f"Chromium not found at {CHROMIUM} and could not be installed; skipping the browser tests")
+        else:
+            browser_args = ["--browser", *[arg for arg in args if "tests/" not in arg or "browser" in arg]]
+            if url is not None:
+                browser_url = urlsplit(url)._replace(path=f"/polku_browser_{os.getpid()}").geturl()
+                failures += run_pytest("a browser (Chromium) over PostgreSQL",
+                                       {**base_env, "DATABASE_URL": browser_url},
+                                       ["--create-db", *browser_args], totals)
+            else:
+                with tempfile.TemporaryDirectory(prefix="polku-browser-") as data_dir:
+                    failures += run_pytest("a browser (Chromium) over SQLite", {**base_env, "POLKU_DATA_DIR": data_dir},
+                                           browser_args, totals)
     print(f"polku: {totals['passed']} passed, {totals['failed']} failed, {totals['skipped']} skipped", flush=True)
     return 1 if failures or totals["failed"] else 0
 

@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "polku.accounts",
     "polku.api",
     "polku.web",
+    "polku.portal",
     "polku.demo",
     "polku.synth",
 ]
@@ -206,3 +207,21 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("POLKU_LOG_LEVEL", "WARNING")},
 }
+
+# Clients' sign-in to the portal with a Suomi.fi-style OpenID Connect provider of its own: off unless a client id
+# is configured (docs/portal.md). The client is matched by the identity code in the claim below.
+POLKU_CLIENT_OIDC_ENABLED = bool(os.environ.get("POLKU_CLIENT_OIDC_CLIENT_ID"))
+POLKU_CLIENT_OIDC_IDENTITY_CLAIM = os.environ.get("POLKU_CLIENT_OIDC_IDENTITY_CLAIM", "nationalIdentificationNumber")
+POLKU_CLIENT_OIDC: dict[str, Any] = {
+    "OIDC_RP_CLIENT_ID": os.environ.get("POLKU_CLIENT_OIDC_CLIENT_ID", ""),
+    "OIDC_RP_CLIENT_SECRET": os.environ.get("POLKU_CLIENT_OIDC_CLIENT_SECRET", ""),
+    "OIDC_OP_AUTHORIZATION_ENDPOINT": os.environ.get("POLKU_CLIENT_OIDC_AUTHORIZATION_ENDPOINT", ""),
+    "OIDC_OP_TOKEN_ENDPOINT": os.environ.get("POLKU_CLIENT_OIDC_TOKEN_ENDPOINT", ""),
+    "OIDC_OP_USER_ENDPOINT": os.environ.get("POLKU_CLIENT_OIDC_USER_ENDPOINT", ""),
+    "OIDC_OP_JWKS_ENDPOINT": os.environ.get("POLKU_CLIENT_OIDC_JWKS_ENDPOINT", ""),
+    "OIDC_RP_SIGN_ALGO": os.environ.get("POLKU_CLIENT_OIDC_SIGN_ALGO", "RS256"),
+    "OIDC_RP_SCOPES": os.environ.get("POLKU_CLIENT_OIDC_SCOPES", "openid profile"),
+    "OIDC_CREATE_USER": env_bool("POLKU_CLIENT_OIDC_CREATE_USER", True),
+}
+if POLKU_CLIENT_OIDC_ENABLED:
+    AUTHENTICATION_BACKENDS.insert(0, "polku.portal.oidc.ClientOIDCBackend")

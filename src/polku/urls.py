@@ -8,6 +8,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("me/", include("polku.portal.urls")),
     path("", include("polku.web.urls")),
 ]
 

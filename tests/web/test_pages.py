@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from django.test import Client as Browser
 
 from polku.audit.models import AccessLog
@@ -58,57 +57,7 @@ def test_home__outsider_sees_nobody(joint: Any) -> None:
     assert joint.client.last_name not in page.content.decode()
 
 
-@pytest.mark.parametrize("who", ["coordinator", "social_worker"])
-def test_client_page__participants_see_it_and_it_is_logged_once(joint: Any, who: str) -> None:
-    user = getattr(joint, who)
-    page = login(Browser(), user).get(f"/clients/{joint.client.pk}/")
-    assert page.status_code == 200
-    assert joint.client.first_name in page.content.decode()
-    assert AccessLog.objects.filter(actor=user, client_id=joint.client.pk, allowed=True).count() == 1
-
-
-@pytest.mark.parametrize("who", ["outsider", "provider_worker"])
-def test_client_page__others_get_not_found_and_the_attempt_is_logged(joint: Any, who: str) -> None:
-    user = getattr(joint, who)
-    page = login(Browser(), user).get(f"/clients/{joint.client.pk}/")
-    assert page.status_code == 404
-    assert joint.client.last_name not in page.content.decode()
-    assert AccessLog.objects.filter(actor=user, client_id=joint.client.pk, allowed=False).count() == 1
-
-
-def test_client_page__nonexistent_client__same_404(joint: Any) -> None:
-    assert login(Browser(), joint.coordinator).get("/clients/999999/").status_code == 404
-
-
-def test_my_data__client_sees_consents_and_who_looked(joint: Any) -> None:
-    joint.client.user = f.user()
-    joint.client.save()
-    login(Browser(), joint.coordinator).get(f"/clients/{joint.client.pk}/")
-    browser = login(Browser(HTTP_ACCEPT_LANGUAGE="en"), joint.client.user)
-    assert browser.get("/").status_code == 302
-    page = browser.get("/me/")
-    text = page.content.decode()
-    assert page.status_code == 200
-    assert "Who has looked at my data" in text
-    assert joint.coordinator.get_full_name() in text
-    assert "Sosiaalipalvelut" in text  # a consent to the social services
-
-
-def test_my_data__staff_get_not_found(joint: Any) -> None:
-    assert login(Browser(), joint.coordinator).get("/me/").status_code == 404
-
-
 def test_logout__ends_session(joint: Any) -> None:
     browser = login(Browser(), joint.coordinator)
     assert browser.post("/logout/").status_code == 302
     assert browser.get("/").status_code == 302
-
-
-def test_my_data__purposes_shown_in_the_readers_language(joint: Any) -> None:
-    joint.client.user = f.user()
-    joint.client.save()
-    login(Browser(HTTP_ACCEPT_LANGUAGE="fi"), joint.coordinator).get(f"/clients/{joint.client.pk}/")
-    entry = AccessLog.objects.filter(actor=joint.coordinator).latest("id")
-    assert entry.purpose == "View client details"  # stored as the source text
-    page = login(Browser(HTTP_ACCEPT_LANGUAGE="sv"), joint.client.user).get("/me/").content.decode()
-    assert "Visning av kunduppgifter" in page and "View client details" not in page

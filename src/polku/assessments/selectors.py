@@ -142,6 +142,18 @@ def joint_assessment_get(
     return JointAssessmentView(joint, sections, list(joint.disagreements.order_by("pk")))
 
 
+def joint_assessments_for_client(
+    *, actor: Any, client_id: int, purpose: Purpose | None = None
+) -> QuerySet[JointAssessment]:
+    """The frames of a client's joint assessments (employment data, as a joint assessment's frame is), newest
+    first, with their episode; checked and logged once (refused as "not found" like a missing client)."""
+    authorize(actor, client_id, DataCategory.EMPLOYMENT, AccessAction.VIEW,
+              purpose=purpose or _("List joint assessments"))
+    return JointAssessment.objects.filter(episode__client_id=client_id).select_related("episode").order_by(
+        "-held_on", "-pk"
+    )
+
+
 __all__ = [
     "JointAssessmentView",
     "assessment_get",
@@ -149,6 +161,7 @@ __all__ = [
     "instrument_get",
     "instruments",
     "joint_assessment_get",
+    "joint_assessments_for_client",
     "log_assessments_shown",
     "visible_categories",
 ]

@@ -138,7 +138,8 @@ def client_data_export(client: Client) -> dict[str, Any]:
     ``benefit_periods``, ``contacts``, ``residence_changes``, ``episodes`` (with ``participants``), ``plans``
     (with every ``versions`` entry's ``goals`` and their ``steps``, the ``signoffs``, and the plan's ``reviews``),
     ``assessments`` (with ``answers``), ``joint_assessments`` (with ``sections`` and ``disagreements``),
-    ``referrals`` (with ``transitions``), ``alerts`` (with ``events``) and ``access_log``.
+    ``referrals`` (with ``transitions``), ``alerts`` (with ``events``), ``messages`` (the portal's messages) and
+    ``access_log``.
     """
     c = _Collector()
     cid = client.pk
@@ -200,6 +201,10 @@ def client_data_export(client: Client) -> dict[str, Any]:
     for alert in alerts:
         alert["events"] = events.get(alert["id"], [])
 
+    from polku.portal.models import ClientMessage  # the portal's messages between the client and the professionals
+
+    messages = c.rows(ClientMessage.objects.filter(client_id=cid).order_by("created_at", "pk"))
+
     access_log = c.rows(AccessLog.objects.filter(client_id=cid).order_by("at", "pk"))
     for entry in access_log:
         entry["purpose_text"] = gettext(entry["purpose"]) if entry["purpose"] else ""
@@ -228,5 +233,6 @@ def client_data_export(client: Client) -> dict[str, Any]:
         "joint_assessments": joint,
         "referrals": referrals,
         "alerts": alerts,
+        "messages": messages,
         "access_log": access_log,
     }

@@ -16,7 +16,7 @@ from polku.audit.models import AccessAction, AccessLog
 from polku.core.choices import DataCategory
 from polku.core.errors import AccessDenied
 
-from .models import Client, Consent, EmploymentStatusPeriod
+from .models import Client, ClientContact, Consent, EmploymentStatusPeriod
 
 
 def client_get(*, actor: Any, client_id: int, purpose: Purpose | None = None) -> Client:
@@ -119,6 +119,55 @@ def access_log_by_actor(
     return _log_filtered(qs, client_id=client_id, since=since, until=until, action=action)
 
 
+def contacts_for_client(*, actor: Any, client_id: int, purpose: Purpose | None = None) -> QuerySet[ClientContact]:
+    """The client's recorded contacts (meetings, calls, messages), latest first, with who recorded them and for
+    which organisation: basic data, checked and logged as one read."""
+    authorize(actor, client_id, DataCategory.BASIC, AccessAction.VIEW, purpose=purpose or _("View contacts"))
+    return (ClientContact.objects.filter(client_id=client_id)
+            .select_related("organisation", "recorded_by").order_by("-at", "-pk"))
+
+
+@dataclass
+class ClientSearchPage:
+    """One page of a client search: the clients shown and whether there are more after them."""
+
+    clients: list[Client]
+    has_next: bool
+
+
+def client_search(
+    *, actor: Any, query: str = "", municipality_code: str = "", offset: int = 0, limit: int = 25,
+) -> ClientSearchPage:
+    """Search the clients whose basic details the actor may see (:func:`caseload`): ``query`` is a personal
+    identity code (matched exactly) or words each found in the first or last name; ``municipality_code`` keeps
+    those living there. One page of ``limit`` from ``offset``, in name order; each name shown is written to the
+    access log as a list read (one insert)."""
+    from django.core.exceptions import ValidationError
+    from django.db.models import Q
+
+    from polku.core.identity import parse_hetu
+
+    qs = caseload(actor=actor)
+    query = query.strip()
+    if query:
+        try:
+            code = parse_hetu(query.upper()).code
+        except ValidationError:
+            for word in query.split()[:5]:
+                qs = qs.filter(Q(first_name__icontains=word) | Q(last_name__icontains=word))
+        else:
+            qs = qs.filter(personal_identity_code=code)
+    if municipality_code:
+        qs = qs.filter(municipality_code=municipality_code)
+    offset = max(offset, 0)
+    rows = list(qs[offset:offset + limit + 1])
+    clients = rows[:limit]
+    if clients:
+        log_list_access(user=actor, client_ids=[c.pk for c in clients], category=DataCategory.BASIC,
+                        purpose=_("Client search"))
+    return ClientSearchPage(clients=clients, has_next=len(rows) > limit)
+
+
 #: The access log's purpose of a right-of-access copy (the same text as ``polku export client`` writes).
 EXPORT_PURPOSE = _("Right of access: a copy of all the client's data (GDPR Article 15)")
 
@@ -141,13 +190,16 @@ def own_data_export(*, actor: Any) -> tuple[Client, dict[str, Any]]:
 
 __all__ = [
     "ClientOverview",
+    "ClientSearchPage",
     "access_log_by_actor",
     "access_log_for_client",
     "caseload",
     "caseload_page",
     "client_get",
     "client_overview",
+    "client_search",
     "consents_for_client",
+    "contacts_for_client",
     "employment_history",
     "own_data_export",
 ]

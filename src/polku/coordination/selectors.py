@@ -421,3 +421,30 @@ def _service_name(row: dict[str, Any]) -> str:
 
     lang = (get_language() or "fi")[:2]
     return row.get(f"service__name_{lang}") or row["service__name_fi"]
+
+
+def gap_trend_by_group(*, actor: Any, weeks: int = 12, as_of: dt.date | None = None) -> list[dict[str, Any]]:
+    """Open alerts at the end of each of the last ``weeks`` weeks, by rule group (screening, deadlines, gaps):
+    ``[{"week_ending": date, "screening": n, "deadline": n, "gap": n}, ...]``, oldest first. Same audience and
+    small-cell suppression as :func:`gap_overview` (a count under the threshold is ``None``); no client named."""
+    from .rules import GROUPS
+
+    staff = staff_of(actor)
+    if not (staff is not None and staff.role in AGGREGATE_ROLES) and not getattr(actor, "is_superuser", False):
+        raise AccessDenied(_("Only managers and administrators see the gap statistics."), code="role")
+    if weeks < 1 or weeks > 260:
+        from polku.core.errors import InvalidInput
+
+        raise InvalidInput(_("Weeks must be between 1 and 260."), errors={"weeks": [str(_("Out of range."))]})
+    as_of = as_of or timezone.localdate()
+    k = int(settings.POLKU["SMALL_CELL_THRESHOLD"])
+    rules_in = {group: [code for code, rule in RULES.items() if rule.group == group] for group in GROUPS}
+    out = []
+    for w in range(weeks - 1, -1, -1):
+        end = as_of - dt.timedelta(days=7 * w)
+        open_then = Q(opened_as_of__lte=end) & (Q(resolved_as_of__isnull=True) | Q(resolved_as_of__gt=end))
+        row = Alert.objects.aggregate(**{
+            group: Count("pk", filter=open_then & Q(rule__in=codes)) for group, codes in rules_in.items()
+        })
+        out.append({"week_ending": end, **{group: _suppress(n, k) for group, n in row.items()}})
+    return out

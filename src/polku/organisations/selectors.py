@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 
-from .models import Organisation, ServiceArea, Unit
+from .models import Organisation, ServiceArea, StaffMember, Unit
 
 
 def organisation_list(
@@ -39,4 +39,18 @@ def organisation_get(*, organisation_id: int) -> Organisation:
     return organisation
 
 
-__all__ = ["organisation_get", "organisation_list"]
+def organisations_with_staff_counts() -> QuerySet[Organisation]:
+    """Every organisation with ``active_staff``: how many active staff members it has (one query). For the
+    administration pages."""
+    return Organisation.objects.annotate(
+        active_staff=Count("staff", filter=Q(staff__active=True, staff__user__is_active=True))
+    ).order_by("name_fi", "pk")
+
+
+def staff_of_organisation(*, organisation_id: int) -> QuerySet[StaffMember]:
+    """An organisation's staff members, active or not, with their user accounts and units (one query)."""
+    return (StaffMember.objects.filter(organisation_id=organisation_id).select_related("user", "unit")
+            .order_by("user__last_name", "user__first_name", "pk"))
+
+
+__all__ = ["organisation_get", "organisation_list", "organisations_with_staff_counts", "staff_of_organisation"]

@@ -6,6 +6,7 @@ plan, its versions, goals, steps, sign-offs and reviews.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import F, Prefetch, QuerySet
@@ -16,7 +17,7 @@ from polku.audit.models import AccessAction
 from polku.core.errors import AccessDenied
 from polku.episodes.models import JointServiceEpisode
 
-from .models import Plan, PlanVersion
+from .models import Plan, PlanReview, PlanVersion, Step
 from .services import PLAN_CATEGORY
 
 
@@ -107,9 +108,73 @@ def plan_episode_id(*, plan_id: int) -> int | None:
     return Plan.objects.filter(pk=plan_id).values_list("episode_id", flat=True).first()
 
 
+@dataclass
+class PlanEditorData:
+    """What the plan editor shows: the episode with its participants, the plan (``None`` before the first
+    version), every version with its content (oldest first) and the reviews (newest first)."""
+
+    episode: JointServiceEpisode
+    plan: Plan | None
+    versions: list[PlanVersion] = field(default_factory=list)
+    reviews: list[PlanReview] = field(default_factory=list)
+
+    @property
+    def current(self) -> PlanVersion | None:
+        return self.versions[-1] if self.versions else None
+
+
+def plan_for_editor(*, actor: Any, episode_id: int, purpose: Purpose | None = None) -> PlanEditorData:
+    """An episode's plan with all its versions and reviews, for the editor: checked and logged once as a read of
+    the client's employment data (the plan); refused as "not found" like a missing episode."""
+    episode = JointServiceEpisode.objects.filter(pk=episode_id).select_related("client").prefetch_related(
+        "participants__organisation", "participants__responsible_person__user"
+    ).first()
+    if episode is None:
+        raise _denied()
+    authorize(actor, episode.client_id, PLAN_CATEGORY, AccessAction.VIEW,
+              purpose=purpose or _("View the multi-sector plan"), obj=episode)
+    plan = Plan.objects.filter(episode=episode).first()
+    if plan is None:
+        return PlanEditorData(episode=episode, plan=None)
+    versions = list(_version_content(PlanVersion.objects.filter(plan=plan)).prefetch_related(
+        "goals__steps__owner_organisation", "goals__steps__service", "signoffs__organisation", "signoffs__signed_by",
+    ).order_by("number"))
+    reviews = list(plan.reviews.select_related("reviewed_by", "resulting_version").order_by("-requested_at", "-pk"))
+    return PlanEditorData(episode=episode, plan=plan, versions=versions, reviews=reviews)
+
+
+@dataclass
+class StepGroup:
+    """The steps of a plan version that one organisation is responsible for (``organisation`` ``None``: the
+    client's own steps)."""
+
+    organisation: Any
+    steps: list[Step] = field(default_factory=list)
+
+
+def plan_steps_by_organisation(*, version: PlanVersion) -> list[StepGroup]:
+    """The steps of ``version`` grouped by responsible organisation (organisations by name, the client's own
+    steps last), each with its goal, owner and service, in one query. ``version`` comes from a selector above,
+    which checked and logged the read of the plan."""
+    steps = (Step.objects.filter(goal__plan_version=version)
+             .select_related("goal", "owner_organisation", "service")
+             .order_by("goal__position", "goal_id", "position", "pk"))
+    groups: dict[Any, StepGroup] = {}
+    for step in steps:
+        key = None if step.owned_by_client and step.owner_organisation_id is None else step.owner_organisation_id
+        if key not in groups:
+            groups[key] = StepGroup(organisation=step.owner_organisation if key is not None else None)
+        groups[key].steps.append(step)
+    return sorted(groups.values(), key=lambda g: (g.organisation is None, str(g.organisation or "")))
+
+
 __all__ = [
+    "PlanEditorData",
+    "StepGroup",
     "plan_episode_id",
+    "plan_for_editor",
     "plan_get",
+    "plan_steps_by_organisation",
     "plan_version_get",
     "plan_version_id",
     "plan_versions",

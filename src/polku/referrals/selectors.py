@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from polku.access.policy import Purpose, authorize, client_data_service, client_of, deny, staff_of, visible_clients
@@ -63,6 +65,27 @@ def referral_get(*, actor: Any, referral_id: int, purpose: Purpose | None = None
         raise deny(actor, referral.client_id, DataCategory.BASIC, AccessAction.VIEW, purpose=purpose, obj=referral,
                    message=_("Only the sending and the receiving organisation see a referral."), code="not_party")
     return referral
+
+
+#: Statuses after the receiving organisation accepted the referral (``decided_at`` is then the acceptance).
+_ACCEPTED_PATH = frozenset({ReferralStatus.ACCEPTED, ReferralStatus.STARTED, ReferralStatus.COMPLETED,
+                            ReferralStatus.INTERRUPTED})
+#: Statuses in which the client still waits for the referral to be accepted.
+_WAITING = frozenset({ReferralStatus.SENT, ReferralStatus.RECEIVED, ReferralStatus.WAITLISTED})
+
+
+def referral_waiting_days(referral: Referral, today: dt.date | None = None) -> int | None:
+    """Days the client waited from sending to acceptance (or to the start), or until ``today`` while still
+    waiting; ``None`` for a draft, a declined or a cancelled referral."""
+    if referral.sent_at is None:
+        return None
+    sent = timezone.localdate(referral.sent_at)
+    if referral.status in _WAITING:
+        return max(((today or timezone.localdate()) - sent).days, 0)
+    if referral.status in _ACCEPTED_PATH:
+        end = referral.decided_at or referral.started_at
+        return max((timezone.localdate(end) - sent).days, 0) if end is not None else None
+    return None
 
 
 def referral_transitions(referral: Referral) -> list[Any]:

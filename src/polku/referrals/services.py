@@ -21,7 +21,7 @@ from polku.catalogue.models import Service
 from polku.core.choices import DataCategory
 from polku.core.errors import AccessDenied, IllegalTransition, InvalidInput, VersionConflict
 from polku.core.validation import require
-from polku.episodes.models import JointServiceEpisode
+from polku.episodes.models import EpisodeStatus, JointServiceEpisode
 
 from .models import Referral, ReferralStatus, ReferralTransition
 
@@ -195,3 +195,29 @@ def referral_cancel(
 ) -> Referral:
     return referral_transition(actor=actor, referral_id=referral_id, to_status=S.CANCELLED, reason=reason,
                                expected_version=expected_version)
+
+
+@client_data_service
+def referral_create_and_send(
+    *, actor: Any, client_id: int, service_id: int, reason_for_referral: str = "", episode_id: int | None = None
+) -> Referral:
+    """Draft a referral and send it at once, in one transaction: either both happen or neither (a refusal of the
+    send, such as a missing consent for the receiver, leaves no draft behind). Without ``episode_id`` the referral
+    belongs to the client's open joint-service episode, if there is one."""
+    if episode_id is None:
+        episode_id = JointServiceEpisode.objects.filter(client_id=client_id).exclude(
+            status=EpisodeStatus.CLOSED).values_list("pk", flat=True).first()
+    referral = referral_create(actor=actor, client_id=client_id, service_id=service_id,
+                               reason_for_referral=reason_for_referral, episode_id=episode_id)
+    return referral_send(actor=actor, referral_id=referral.pk)
+
+
+def transitions_for(referral: Referral, organisation_id: int | None) -> list[str]:
+    """The states this organisation's side may move the referral to now (for showing the right buttons; the
+    transition itself is checked again by :func:`referral_transition`)."""
+    sides = set()
+    if organisation_id is not None and organisation_id == referral.sending_organisation_id:
+        sides.add(SENDER)
+    if organisation_id is not None and organisation_id == referral.receiving_organisation_id:
+        sides.add(RECEIVER)
+    return [target for target, side in TRANSITIONS.get(referral.status, {}).items() if side in sides]

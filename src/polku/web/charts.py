@@ -103,7 +103,7 @@ def line_chart(series: Sequence[Series], *, key: str, title: str, y_label: str, 
             for day in days]
     summary = _summary(series, y_label)
     if not days:
-        return Chart(key=key, title=title, svg=mark_safe(""), summary=summary, columns=columns, rows=rows)  # noqa: S308
+        return Chart(key=key, title=title, svg=mark_safe(""), summary=summary, columns=columns, rows=rows)
     start, end = days[0], days[-1]
     span = max((end - start).days, 1)
     y_span = (y_max - y_min) or 1.0
@@ -127,7 +127,9 @@ def line_chart(series: Sequence[Series], *, key: str, title: str, y_label: str, 
         out.append(f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">{escape(_number(value))}</text>')
     ticks = days if len(days) <= 6 else [days[round(i * (len(days) - 1) / 5)] for i in range(6)]
     for day in dict.fromkeys(ticks):
-        out.append(f'<text x="{x_of(day):.1f}" y="{HEIGHT - BOTTOM + 18}" text-anchor="middle">'
+        # The first and last labels lean inwards so that they are never cut off at the edges.
+        anchor = "start" if day == start and len(days) > 1 else "end" if day == end and len(days) > 1 else "middle"
+        out.append(f'<text x="{x_of(day):.1f}" y="{HEIGHT - BOTTOM + 18}" text-anchor="{anchor}">'
                    f'{escape(_date(day))}</text>')
     out.append(f'<text x="12" y="{TOP + plot_h / 2:.1f}" transform="rotate(-90 12 {TOP + plot_h / 2:.1f})" '
                f'text-anchor="middle">{escape(y_label)}</text>')

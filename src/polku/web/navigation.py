@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.http import HttpRequest
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from polku.access.policy import staff_of
@@ -18,7 +18,7 @@ ITEMS: list[tuple[str, Any, frozenset[str] | None]] = [
     ("web:client_search", _("Clients"), frozenset(StaffRole) - {StaffRole.MANAGER, StaffRole.ADMINISTRATOR}),
     ("web:referrals", _("Referrals"), frozenset(StaffRole) - {StaffRole.MANAGER, StaffRole.ADMINISTRATOR}),
     ("web:services", _("Services"), None),
-    ("web:gaps", _("Gap overview"), frozenset({StaffRole.MANAGER, StaffRole.COORDINATOR})),
+    ("web:gaps", _("Gap overview"), frozenset({StaffRole.MANAGER, StaffRole.ADMINISTRATOR})),
     ("web:admin_home", _("Administration"), frozenset({StaffRole.ADMINISTRATOR})),
 ]
 
@@ -38,10 +38,7 @@ def staff_nav(request: HttpRequest) -> dict[str, Any]:
     for name, label, roles in ITEMS:
         if roles is not None and staff.role not in roles:
             continue
-        try:
-            url = reverse(name)
-        except NoReverseMatch:  # a page not built yet
-            continue
+        url = reverse(name)
         current = request.path == url if name == "web:home" else request.path.startswith(url)
         items.append(NavItem(url=url, label=str(label), current=current))
     return {"staff_nav": {"organisation": staff.organisation, "items": items}}

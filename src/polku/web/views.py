@@ -7,42 +7,22 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
-from polku.access.policy import client_of, staff_of
+from polku.access.policy import client_of
 from polku.accounts.throttle import TooManyFailures, check_not_throttled, record_failure
-from polku.clients import selectors
-from polku.core.errors import AccessDenied
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
+    """The front page: clients go to their own pages; staff get their worklist and caseload, or (managers,
+    administrators) a summary (``worklist_views.front_page``)."""
     if client_of(request.user) is not None:
-        return redirect("web:my_data")
-    staff = staff_of(request.user)
-    clients = selectors.caseload_page(actor=request.user) if staff else []
-    return render(request, "web/home.html", {"staff": staff, "clients": clients})
+        return redirect("portal:home")
+    from .worklist_views import front_page
 
-
-@login_required
-def client_detail(request: HttpRequest, client_id: int) -> HttpResponse:
-    try:
-        overview = selectors.client_overview(actor=request.user, client_id=client_id)
-    except AccessDenied:
-        raise Http404 from None
-    return render(request, "web/client_detail.html",
-                  {"client": overview.client, "consents": overview.consents, "episodes": overview.episodes})
-
-
-@login_required
-def my_data(request: HttpRequest) -> HttpResponse:
-    own = client_of(request.user)
-    if own is None:
-        raise Http404
-    overview = selectors.client_overview(actor=request.user, client_id=own.pk)
-    log = list(selectors.access_log_for_client(actor=request.user, client_id=own.pk)[:100])
-    return render(request, "web/my_data.html", {"client": overview.client, "consents": overview.consents, "log": log})
+    return front_page(request)
 
 
 class ThrottledLoginView(auth_views.LoginView):
@@ -66,7 +46,8 @@ class ThrottledLoginView(auth_views.LoginView):
         return super().form_invalid(form)
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        return {**super().get_context_data(**kwargs), "sso": settings.OIDC_ENABLED}
+        return {**super().get_context_data(**kwargs), "sso": settings.OIDC_ENABLED,
+                "client_sso": settings.POLKU_CLIENT_OIDC_ENABLED}
 
 
 def health(request: HttpRequest) -> HttpResponse:
