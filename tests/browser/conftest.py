@@ -59,7 +59,21 @@ def django_db_setup(request: Any, django_test_environment: None, django_db_block
         config = setup_databases(verbosity=0, interactive=False, aliases={"default"}, serialized_aliases=set())
     yield
     with django_db_blocker.unblock():
+        _end_other_sessions()
         teardown_databases(config, verbosity=0)
+
+
+def _end_other_sessions() -> None:
+    """A request thread of the live server that was still answering when the run ended may keep its database
+    session open; PostgreSQL refuses to drop a database in use, so end such sessions first."""
+    from django.db import connection, connections
+
+    connections.close_all()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                           "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        connection.close()
 
 
 @pytest.fixture(scope="session")
@@ -86,7 +100,8 @@ def server(region: Any, django_db_blocker: Any) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def chromium() -> Iterator[Any]:
+def chromium(server: str) -> Iterator[Any]:
+    """The browser; it depends on the server so that it closes (and ends its requests) before the server stops."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
