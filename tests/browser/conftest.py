@@ -135,16 +135,18 @@ class Visit:
 
 @pytest.fixture
 def visit(chromium: Any, server: str) -> Iterator[Any]:
-    """``visit(username=None, language="fi")`` opens a browser context, signed in as that user (by a session
-    cookie made on the server side: the login form itself has its own test) and set to that language."""
+    """``visit(username=None, language="fi", javascript=True)`` opens a browser context, signed in as that user
+    (by a session cookie made on the server side: the login form itself has its own test), set to that language,
+    with or without JavaScript."""
     from django.conf import settings
     from django.contrib.auth import get_user_model
     from django.test import Client as DjangoClient
 
     contexts: list[Any] = []
 
-    def open_as(username: str | None = None, language: str = "fi") -> Visit:
-        context = chromium.new_context(locale=language, viewport={"width": 1280, "height": 900})
+    def open_as(username: str | None = None, language: str = "fi", javascript: bool = True) -> Visit:
+        context = chromium.new_context(locale=language, viewport={"width": 1280, "height": 900},
+                                       java_script_enabled=javascript)
         contexts.append(context)
         host = server.split("//", 1)[1].split(":")[0]
         cookies = [{"name": settings.LANGUAGE_COOKIE_NAME, "value": language, "domain": host, "path": "/"}]
