@@ -248,3 +248,12 @@ def test_gaps__a_coordinator_is_told_it_is_for_managers(swept: Any) -> None:
 
 def test_gaps__someone_without_a_staff_role_gets_not_found(db: Any) -> None:
     assert login(f.user()).get("/gaps/").status_code == 404
+
+
+@pytest.mark.parametrize(("language", "shown"), [("fi", "%-d.%-m.%Y"), ("sv", "%Y-%m-%d"), ("en", "%m/%d/%Y")])
+def test_worklist__alert_dates_in_the_readers_format(swept: Any, language: str, shown: str) -> None:
+    html = login(swept.coordinator, language).get("/").content.decode()
+    since = swept.alert.since
+    assert since.strftime(shown) in html
+    if language != "sv":
+        assert since.isoformat() not in html.split(f'id="alert-{swept.alert.pk}"', 1)[1][:3000]

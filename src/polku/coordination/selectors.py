@@ -9,7 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Q, QuerySet, Value, When
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -203,7 +203,7 @@ def alert_text(alert: Any, *, may_see_details: bool) -> str:
     the data category it belongs to."""
     service = str(alert.service) if may_see_details and alert.service_id else ""
     other = str(alert.counterpart_organisation) if may_see_details and alert.counterpart_organisation_id else ""
-    since = alert.since.isoformat()
+    since = formats.date_format(alert.since, "SHORT_DATE_FORMAT")  # in the reader's language's format
     rule = alert.rule
     if rule in {"referral_unanswered", "referral_waitlisted", "service_ended_no_next_step",
                 "declined_no_alternative"} and service:
