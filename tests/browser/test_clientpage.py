@@ -29,7 +29,7 @@ def test_client_register__accessible_with_and_without_errors(assert_accessible: 
     tab.page.fill("#id_personal_identity_code", "not a code")
     tab.page.locator("form.form button[type=submit]").click()
     tab.page.wait_for_load_state()
-    assert tab.page.locator("#id_personal_identity_code-error").is_visible()
+    assert tab.page.locator("#id_personal_identity_code_error").is_visible()
     assert tab.page.locator("#id_personal_identity_code").get_attribute("aria-invalid") == "true"
     violations = axe_violations(tab.page)
     screenshot(tab.page, "client-register-errors-en")

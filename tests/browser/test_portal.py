@@ -53,7 +53,7 @@ def test_portal_after_a_form_error_accessible(visit: Any, region: Any) -> None:
     tab.page.keyboard.press("Tab")
     assert tab.page.evaluate("document.activeElement.tagName") == "BUTTON"
     tab.page.keyboard.press("Enter")
-    tab.page.wait_for_selector("#id_body-error")
+    tab.page.wait_for_selector("#id_body_error")
     assert tab.page.locator("#id_body").get_attribute("aria-invalid") == "true"
     violations = axe_violations(tab.page)
     assert not violations, describe(violations)

@@ -101,6 +101,9 @@ def test_managers_get_counts_never_lists(swept: Any, settings: Any) -> None:
     overview = gap_overview(actor=swept.manager, weeks=4, as_of=TODAY)
     assert {r["rule"]: r["open"] for r in overview.by_rule}["referral_unanswered"] == 2
     assert overview.trend[-1]["open"] == overview.total_open
+    # The weekly open count by rule group adds up to the week's open count, and the unanswered referrals are gaps.
+    assert all(sum(w["open_by_group"].values()) == w["open"] for w in overview.trend)
+    assert overview.trend[-1]["open_by_group"]["gap"] >= 2
     assert any(w["organisation"] == str(swept.provider) and w["waiting"] == 2 for w in overview.waiting)
     names = json.dumps([overview.by_rule, overview.by_provider, overview.by_service, overview.waiting], default=str)
     assert swept.client.last_name not in names

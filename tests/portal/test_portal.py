@@ -145,6 +145,8 @@ def test_plan__htmx_step_done_returns_the_partial(portal: Portal) -> None:
     response = login(Browser(), portal.user).post(f"/me/plan/steps/{portal.mine.pk}/done/", HTTP_HX_REQUEST="true")
     text = response.content.decode()
     assert response.status_code == 200 and 'id="plan-goals"' in text and "<html" not in text
+    portal.mine.refresh_from_db()
+    assert portal.mine.status == "done" and portal.mine.description in text
 
 
 def test_plan__organisations_step_cannot_be_marked_by_client(portal: Portal) -> None:
@@ -179,8 +181,8 @@ def test_plan__empty_proposal_writes_nothing_and_shows_the_error(portal: Portal)
     response = login(Browser(), portal.user).post("/me/plan/propose/", {"body": "   "})
     text = response.content.decode()
     assert response.status_code == 400
-    assert 'aria-invalid="true"' in text and 'aria-describedby="id_body-hint id_body-error"' in text
-    assert 'id="id_body-error"' in text
+    assert 'aria-invalid="true"' in text and 'aria-describedby="id_body_helptext id_body_error"' in text
+    assert 'id="id_body_error"' in text
     assert not ClientMessage.objects.exists() and not PlanReview.objects.exists()
     assert writes.count() == before
 
@@ -334,7 +336,7 @@ def test_consents__grant_to_an_organisation_not_in_the_episode_is_refused(portal
 def test_consents__grant_with_missing_fields_writes_nothing(portal: Portal) -> None:
     before = Consent.objects.count()
     response = login(Browser(), portal.user).post("/me/consents/", {"grant-purpose": "x"})
-    assert response.status_code == 400 and 'id="id_grant-organisation-error"' in response.content.decode()
+    assert response.status_code == 400 and 'id="id_grant-organisation_error"' in response.content.decode()
     assert Consent.objects.count() == before
 
 
@@ -522,7 +524,7 @@ def test_messages__htmx_empty_message_shows_the_error_in_the_partial(portal: Por
     response = login(Browser(), portal.user).post("/me/messages/", {"body": ""}, HTTP_HX_REQUEST="true")
     text = response.content.decode()
     assert response.status_code == 200  # htmx swaps in only successful answers
-    assert 'id="id_body-error"' in text and "<html" not in text
+    assert 'id="id_body_error"' in text and "<html" not in text
     assert not ClientMessage.objects.exists()
 
 

@@ -233,6 +233,12 @@ def test_gaps__manager_sees_counts_chart_and_tables_but_no_client(swept: Any, se
     assert "<svg" in html and "Open alerts by rule" in html and "Referral not answered" in html
     assert swept.client.last_name not in html and swept.client.first_name not in html and "/clients/" not in html
     assert AccessLog.objects.count() == before
+    # The trend chart: the gaps line this week holds the open unanswered referral, and its table says so.
+    assert "Gaps in the service chain" in html
+    table = html.split('id="gap-trend-caption"', 1)[1]
+    last_row = table.split("</tbody>", 1)[0].rsplit("<tr>", 1)[1]
+    cells = [cell.split(">", 1)[1].split("<", 1)[0] for cell in last_row.split("<td")[1:]]
+    assert cells == ["0", "0", "1"], cells  # screening, deadlines, gaps at the last week's end
 
 
 def test_gaps__small_counts_are_suppressed(swept: Any, settings: Any) -> None:

@@ -25,6 +25,16 @@ def score(rule: str, values: Sequence[int], scale_bounds: Sequence[tuple[int, in
     return result.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
+def score_range(rule: str, scale_bounds: Sequence[tuple[int, int]]) -> tuple[float, float]:
+    """The lowest and highest total score that ``rule`` can give over items with these scale bounds."""
+    if rule == "scaled_0_100" or not scale_bounds:
+        return 0.0, 100.0
+    low, high = float(sum(lo for lo, _hi in scale_bounds)), float(sum(hi for _lo, hi in scale_bounds))
+    if rule == "mean":
+        return low / len(scale_bounds), high / len(scale_bounds)
+    return low, high
+
+
 def band_for(value: Decimal | None, bands: Sequence[Mapping[str, Any]]) -> str:
     """The code of the band whose ``min``–``max`` (inclusive) holds ``value``; ``""`` if none does."""
     if value is None:

@@ -49,7 +49,7 @@ def visible_categories(actor: Any, client_id: int) -> list[str]:
 
 
 def _with_content(qs: QuerySet[Assessment]) -> QuerySet[Assessment]:
-    return qs.select_related("instrument", "assessed_by").prefetch_related("answers__item")
+    return qs.select_related("instrument", "assessed_by", "organisation").prefetch_related("answers__item")
 
 
 def assessments_for_client(

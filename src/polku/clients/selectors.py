@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.paginator import Page, Paginator
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -58,12 +59,14 @@ def caseload(*, actor: Any) -> QuerySet[Client]:
     return visible_clients(actor, DataCategory.BASIC).order_by("last_name", "first_name", "pk")
 
 
-def caseload_page(*, actor: Any, limit: int = 200) -> list[Client]:
-    """The first ``limit`` clients of the caseload, with the read of each name written to the access log."""
-    clients = list(caseload(actor=actor)[:limit])
-    log_list_access(user=actor, client_ids=[c.pk for c in clients], category=DataCategory.BASIC,
+def caseload_page(*, actor: Any, limit: int = 200, page: Any = 1) -> Page:
+    """Page ``page`` of the caseload, ``limit`` clients a page (a page number out of range gives the nearest
+    page), with the read of each name shown written to the access log."""
+    shown = Paginator(caseload(actor=actor), limit).get_page(page)
+    shown.object_list = list(shown.object_list)
+    log_list_access(user=actor, client_ids=[c.pk for c in shown.object_list], category=DataCategory.BASIC,
                     purpose=_("Caseload list"))
-    return clients
+    return shown
 
 
 def consents_for_client(*, actor: Any, client_id: int) -> QuerySet[Consent]:

@@ -32,7 +32,7 @@ from polku.organisations.models import Organisation, StaffRole
 from polku.referrals.models import Referral, ReferralStatus
 
 from .models import Alert, AlertEvent, AlertEventKind, Severity, SweepRun
-from .rules import ACTIONS, RULES
+from .rules import ACTIONS, GROUPS, RULES
 
 AGGREGATE_ROLES = frozenset({StaffRole.MANAGER, StaffRole.ADMINISTRATOR})
 
@@ -339,8 +339,9 @@ def _suppress(count: int, threshold: int) -> int | None:
 
 
 def gap_overview(*, actor: Any, weeks: int = 12, as_of: dt.date | None = None) -> GapOverview:
-    """Counts of open gaps by rule, provider and service; weekly trend of opened, resolved and open alerts;
-    referral waiting times by provider. Aggregates only: no client is named, small counts are suppressed."""
+    """Counts of open gaps by rule, provider and service; weekly trend of opened, resolved and open alerts (open
+    also by rule group); referral waiting times by provider. Aggregates only: no client is named, small counts
+    are suppressed."""
     staff = staff_of(actor)
     if not (staff is not None and staff.role in AGGREGATE_ROLES) and not getattr(actor, "is_superuser", False):
         raise AccessDenied(_("Only managers and administrators see the gap statistics."), code="role")
@@ -376,16 +377,22 @@ def gap_overview(*, actor: Any, weeks: int = 12, as_of: dt.date | None = None) -
         .order_by("-n")
     ]
     trend = []
+    rules_in = {group: [code for code, rule in RULES.items() if rule.group == group] for group in GROUPS}
     for w in range(weeks - 1, -1, -1):
         end = as_of - dt.timedelta(days=7 * w)
         start = end - dt.timedelta(days=6)
+        open_then = Q(opened_as_of__lte=end) & (Q(resolved_as_of__isnull=True) | Q(resolved_as_of__gt=end))
         row = Alert.objects.aggregate(
-            open=Count("pk", filter=Q(opened_as_of__lte=end) & (Q(resolved_as_of__isnull=True)
-                                                               | Q(resolved_as_of__gt=end))),
+            open=Count("pk", filter=open_then),
             opened=Count("pk", filter=Q(opened_as_of__gte=start, opened_as_of__lte=end)),
             resolved=Count("pk", filter=Q(resolved_as_of__gte=start, resolved_as_of__lte=end)),
+            **{f"group_{group}": Count("pk", filter=open_then & Q(rule__in=codes))
+               for group, codes in rules_in.items()},
         )
-        trend.append({"week_ending": end, **{key: _suppress(v, k) for key, v in row.items()}})
+        trend.append({"week_ending": end, "open": _suppress(row["open"], k), "opened": _suppress(row["opened"], k),
+                      "resolved": _suppress(row["resolved"], k),
+                      # open at the week's end by rule group (screening, deadlines, gaps)
+                      "open_by_group": {group: _suppress(row[f"group_{group}"], k) for group in rules_in}})
     waiting_statuses = [ReferralStatus.SENT, ReferralStatus.RECEIVED, ReferralStatus.WAITLISTED]
     now = timezone.now()
     bands = {"under_14_days": (0, 14), "14_to_30_days": (14, 30), "30_to_90_days": (30, 90),
@@ -421,30 +428,3 @@ def _service_name(row: dict[str, Any]) -> str:
 
     lang = (get_language() or "fi")[:2]
     return row.get(f"service__name_{lang}") or row["service__name_fi"]
-
-
-def gap_trend_by_group(*, actor: Any, weeks: int = 12, as_of: dt.date | None = None) -> list[dict[str, Any]]:
-    """Open alerts at the end of each of the last ``weeks`` weeks, by rule group (screening, deadlines, gaps):
-    ``[{"week_ending": date, "screening": n, "deadline": n, "gap": n}, ...]``, oldest first. Same audience and
-    small-cell suppression as :func:`gap_overview` (a count under the threshold is ``None``); no client named."""
-    from .rules import GROUPS
-
-    staff = staff_of(actor)
-    if not (staff is not None and staff.role in AGGREGATE_ROLES) and not getattr(actor, "is_superuser", False):
-        raise AccessDenied(_("Only managers and administrators see the gap statistics."), code="role")
-    if weeks < 1 or weeks > 260:
-        from polku.core.errors import InvalidInput
-
-        raise InvalidInput(_("Weeks must be between 1 and 260."), errors={"weeks": [str(_("Out of range."))]})
-    as_of = as_of or timezone.localdate()
-    k = int(settings.POLKU["SMALL_CELL_THRESHOLD"])
-    rules_in = {group: [code for code, rule in RULES.items() if rule.group == group] for group in GROUPS}
-    out = []
-    for w in range(weeks - 1, -1, -1):
-        end = as_of - dt.timedelta(days=7 * w)
-        open_then = Q(opened_as_of__lte=end) & (Q(resolved_as_of__isnull=True) | Q(resolved_as_of__gt=end))
-        row = Alert.objects.aggregate(**{
-            group: Count("pk", filter=open_then & Q(rule__in=codes)) for group, codes in rules_in.items()
-        })
-        out.append({"week_ending": end, **{group: _suppress(n, k) for group, n in row.items()}})
-    return out

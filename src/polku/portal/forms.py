@@ -16,41 +16,7 @@ from .models import MESSAGE_MAX_LENGTH
 CONSENT_CATEGORIES = [(value, label) for value, label in DataCategory.choices if value != DataCategory.BASIC]
 
 
-class AccessibleForm(forms.Form):
-    """Sets ``aria-describedby`` to the field's hint and error, and ``aria-invalid`` on a field with an error
-    (the templates give the hint the id ``<field id>-hint`` and the error ``<field id>-error``)."""
-
-    def full_clean(self) -> None:
-        super().full_clean()
-        self._describe()
-
-    def _describe(self) -> None:
-        errors = getattr(self, "_errors", None) or {}  # not ``self.errors``: it would validate too early
-        for name, field in self.fields.items():
-            bound = self[name]
-            ids = []
-            if field.help_text:
-                ids.append(f"{bound.auto_id}-hint")
-            if name in errors:
-                ids.append(f"{bound.auto_id}-error")
-                field.widget.attrs["aria-invalid"] = "true"
-            if ids:
-                field.widget.attrs["aria-describedby"] = " ".join(ids)
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._describe()
-
-    def add_service_errors(self, errors: dict[str, list[str]], fields: dict[str, str] | None = None) -> None:
-        """Field errors from a service's :class:`InvalidInput` (its field names mapped to this form's)."""
-        for key, messages in errors.items():
-            name = (fields or {}).get(key, key)
-            for message in messages:
-                self.add_error(name if name in self.fields else None, message)
-        self._describe()
-
-
-class MessageForm(AccessibleForm):
+class MessageForm(forms.Form):
     body = forms.CharField(
         label=_("Your message"), max_length=MESSAGE_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 5}),
@@ -60,7 +26,7 @@ class MessageForm(AccessibleForm):
     )
 
 
-class ReplyForm(AccessibleForm):
+class ReplyForm(forms.Form):
     body = forms.CharField(
         label=_("Reply"), max_length=MESSAGE_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 5}),
         error_messages={"required": _("Write a message."),
@@ -68,7 +34,7 @@ class ReplyForm(AccessibleForm):
     )
 
 
-class PlanChangeForm(AccessibleForm):
+class PlanChangeForm(forms.Form):
     body = forms.CharField(
         label=_("What would you like to change in your plan?"), max_length=MESSAGE_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 5}),
@@ -78,7 +44,7 @@ class PlanChangeForm(AccessibleForm):
     )
 
 
-class ConsentGrantForm(AccessibleForm):
+class ConsentGrantForm(forms.Form):
     organisation = forms.TypedChoiceField(label=_("Who may see it"), coerce=int,
                                           error_messages={"required": _("Choose an organisation.")})
     category = forms.ChoiceField(label=_("Which information"), choices=CONSENT_CATEGORIES,
@@ -98,12 +64,12 @@ class ConsentGrantForm(AccessibleForm):
             self.initial.setdefault("purpose", _("Multi-sector joint service"))
 
 
-class ConsentRevokeForm(AccessibleForm):
+class ConsentRevokeForm(forms.Form):
     reason = forms.CharField(label=_("Why (you do not have to say)"), max_length=300, required=False,
                              widget=forms.Textarea(attrs={"rows": 3}))
 
 
-class SelfAssessmentForm(AccessibleForm):
+class SelfAssessmentForm(forms.Form):
     """One choice (radio buttons in a fieldset) per item of the instrument, with the item's own scale labels."""
 
     def __init__(self, *args: Any, instrument: Any, **kwargs: Any) -> None:
@@ -123,7 +89,6 @@ class SelfAssessmentForm(AccessibleForm):
                 label=localized(item, "text"), choices=choices, coerce=int, widget=forms.RadioSelect,
                 error_messages={"required": _("Choose one answer.")},
             )
-        self._describe()
 
     def answers(self) -> dict[str, int]:
         return {item.code: self.cleaned_data[item.code] for item in self.items}

@@ -19,8 +19,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from polku.access.policy import client_of, staff_of
+from polku.assessments.scoring import score_range
 from polku.core.errors import AccessDenied, DomainError, InvalidInput
 from polku.web.charts import Series, line_chart
+from polku.web.forms import is_htmx, show_service_errors
 
 from . import selectors, services
 from .forms import (
@@ -71,10 +73,6 @@ def _page(request: HttpRequest, template: str, context: dict[str, Any], section:
     return render(request, template, context, status=status)
 
 
-def _htmx(request: HttpRequest) -> bool:
-    return bool(request.headers.get("HX-Request"))
-
-
 # --- My path ---------------------------------------------------------------------------------------------------
 
 @client_only
@@ -112,7 +110,7 @@ def step_done(request: HttpRequest, step_id: int) -> HttpResponse:
         messages.error(request, str(exc))
     else:
         messages.success(request, _("Well done! The step is marked done."))
-    if _htmx(request):
+    if is_htmx(request):
         view = selectors.my_plan(actor=request.user)
         return render(request, "portal/_plan_goals.html", {"view": view, "plan": view.plan, "htmx": True})
     return redirect("portal:home" if request.POST.get("next") == "home" else "portal:plan")
@@ -131,7 +129,7 @@ def plan_propose(request: HttpRequest) -> HttpResponse:
         try:
             services.plan_change_propose(actor=request.user, plan_id=view.plan.plan.pk, body=form.cleaned_data["body"])
         except InvalidInput as exc:
-            form.add_service_errors(exc.errors)
+            show_service_errors(form, exc)
         else:
             messages.success(request, _("Thank you. We sent your proposal and asked for a review of your plan."))
             return redirect("portal:plan")
@@ -165,10 +163,10 @@ def messages_page(request: HttpRequest) -> HttpResponse:
             try:
                 services.message_send(actor=request.user, client_id=own.pk, body=form.cleaned_data["body"])
             except InvalidInput as exc:
-                form.add_service_errors(exc.errors)
+                show_service_errors(form, exc)
             else:
                 messages.success(request, _("Your message was sent."))
-                if not _htmx(request):
+                if not is_htmx(request):
                     return redirect("portal:messages")
                 form = MessageForm()
         if form.errors:
@@ -176,7 +174,7 @@ def messages_page(request: HttpRequest) -> HttpResponse:
     thread = services.message_thread_open(actor=request.user, client_id=own.pk,
                                           purpose=gettext_lazy("The client's own portal: messages"))
     context = {"thread": thread, "form": form}
-    if _htmx(request):
+    if is_htmx(request):
         # 200 even with an error: htmx swaps in only successful answers, and the form shows its error itself
         return render(request, "portal/_thread.html", {**context, "htmx": True})
     return _page(request, "portal/messages.html", context, "portal:messages", status=status)
@@ -195,7 +193,7 @@ def staff_thread(request: HttpRequest, client_id: int) -> HttpResponse:
                 try:
                     services.message_reply(actor=request.user, client_id=client_id, body=form.cleaned_data["body"])
                 except InvalidInput as exc:
-                    form.add_service_errors(exc.errors)
+                    show_service_errors(form, exc)
                 else:
                     messages.success(request, _("Your reply was sent."))
                     return redirect("portal:staff_thread", client_id=client_id)
@@ -215,9 +213,9 @@ def _progress_chart(progress: selectors.MyProgress) -> Any:
             if a.respondent == Respondent.CLIENT and a.score is not None]
     theirs = [(a.assessed_on, float(a.score)) for a in progress.assessments
               if a.respondent != Respondent.CLIENT and a.score is not None]
-    items = list(progress.instrument.items.all()) if progress.instrument else []
-    top = float(sum(i.scale_max for i in items)) or 1.0
-    low = float(sum(i.scale_min for i in items))
+    instrument = progress.instrument
+    low, top = score_range(instrument.scoring_rule, [(i.scale_min, i.scale_max) for i in instrument.items.all()]
+                           ) if instrument else (0.0, 100.0)
     return line_chart([Series(_("My own answers"), mine), Series(_("Professionals' assessments"), theirs)],
                       key="my-progress", title=_("How much things stand in the way of work or study"),
                       y_label=_("points"), y_min=low, y_max=top)
@@ -238,7 +236,7 @@ def progress(request: HttpRequest) -> HttpResponse:
                 assessment_record(actor=request.user, client_id=data.client.pk, instrument_code=data.instrument.code,
                                   answers=form.answers(), episode_id=data.episode_id)
             except InvalidInput as exc:
-                form.add_service_errors(exc.errors)
+                show_service_errors(form, exc)
             else:
                 messages.success(request, _("Thank you. Your answers are saved."))
                 return redirect("portal:progress")
@@ -283,7 +281,7 @@ def consents(request: HttpRequest) -> HttpResponse:
             try:
                 consent_record(actor=request.user, client_id=view.client.pk, grant=grant)
             except InvalidInput as exc:
-                form.add_service_errors(exc.errors)
+                show_service_errors(form, exc)
             else:
                 messages.success(request, _("Thank you. Your consent is saved."))
                 return redirect("portal:consents")

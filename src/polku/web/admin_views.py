@@ -23,6 +23,8 @@ from polku.core.errors import AccessDenied, InvalidInput
 from polku.organisations import selectors, services
 from polku.organisations.models import StaffMember, StaffRole
 
+from .forms import show_service_errors
+
 
 def _administrator(request: HttpRequest) -> Any:
     """The signed-in administrator's staff member; anyone else: not found."""
@@ -91,9 +93,7 @@ def admin_organisation(request: HttpRequest, organisation_id: int) -> HttpRespon
                 role=data["role"], unit_id=data["unit"], title=data["title"] or "", password=data["password"] or "",
             )
         except InvalidInput as exc:
-            for name, errors in exc.errors.items():
-                for error in errors:
-                    form.add_error(name if name in form.fields else None, error)
+            show_service_errors(form, exc)
         except AccessDenied:
             raise Http404 from None
         else:

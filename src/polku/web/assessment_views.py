@@ -15,7 +15,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -28,12 +28,7 @@ from polku.core.choices import DataCategory
 from polku.core.errors import AccessDenied, DomainError, InvalidInput
 from polku.core.translation import localized
 
-DATE_WIDGET = {"type": "date"}
-
-
-def _date_input() -> forms.DateInput:
-    return forms.DateInput(attrs=DATE_WIDGET, format="%Y-%m-%d")
-
+from .forms import date_input, is_htmx, show_service_errors
 
 # --- forms -------------------------------------------------------------------------------------------------
 
@@ -67,7 +62,7 @@ class AssessmentForm(forms.Form):
     """One field per item of the instrument (radios over its scale), then the date, a link to a joint assessment
     and notes."""
 
-    assessed_on = forms.DateField(label=_("Date of the assessment"), widget=_date_input())
+    assessed_on = forms.DateField(label=_("Date of the assessment"), widget=date_input())
     joint_assessment = forms.TypedChoiceField(label=_("Part of a joint assessment"), coerce=int, required=False,
                                               empty_value=None, choices=())
     notes = forms.CharField(label=_("Notes"), max_length=5000, required=False,
@@ -102,7 +97,7 @@ class AssessmentForm(forms.Form):
 
 
 class JointOpenForm(forms.Form):
-    held_on = forms.DateField(label=_("Meeting held on"), widget=_date_input())
+    held_on = forms.DateField(label=_("Meeting held on"), widget=date_input())
     client_view = forms.CharField(label=_("The client's own view"), max_length=10_000, required=False,
                                   widget=forms.Textarea(attrs={"rows": 3}))
     summary = forms.CharField(label=_("Summary of service needs"), max_length=10_000, required=False,
@@ -128,15 +123,6 @@ class DisagreementForm(forms.Form):
                                       widget=forms.CheckboxSelectMultiple,
                                       help_text=_("At least two areas, unless the client disagrees."))
     involves_client = forms.BooleanField(label=_("The client disagrees"), required=False)
-
-
-def _show_errors(form: forms.Form, exc: InvalidInput, rename: dict[str, str] | None = None) -> None:
-    rename = rename or {}
-    errors = exc.errors or {"__all__": [str(exc)]}
-    for key, messages_ in errors.items():
-        field = rename.get(key, key)
-        for message in messages_:
-            form.add_error(field if field in form.fields else None, message)
 
 
 # --- the new-assessment page -------------------------------------------------------------------------------
@@ -167,7 +153,8 @@ def _new_page(request: HttpRequest, client_id: int, *, bound: Any = None, servic
     joint_visible = DataCategory.EMPLOYMENT in categories
     joints = (list(selectors.joint_assessments_for_client(actor=request.user, client_id=client_id))
               if joint_visible else [])
-    joint_choices = [(j.pk, gettext("Joint assessment of %(date)s") % {"date": j.held_on.strftime("%Y-%m-%d")})
+    joint_choices = [(j.pk, gettext("Joint assessment of %(date)s")
+                      % {"date": formats.date_format(j.held_on, "SHORT_DATE_FORMAT")})
                      for j in joints if open_episode is not None and j.episode_id == open_episode.pk]
     code = (bound or request.GET).get("instrument")
     instrument = next((i for i in instruments if i.code == code), None)
@@ -175,11 +162,9 @@ def _new_page(request: HttpRequest, client_id: int, *, bound: Any = None, servic
     if instrument is not None and bound is not None:
         form = AssessmentForm(bound, instrument=instrument, joint_choices=joint_choices, prefix="assessment")
         form.is_valid()
-        if isinstance(service_error, InvalidInput):
-            _show_errors(form, service_error, {item.code: _item_field_name(item.code)
-                                               for item in instrument.items.all()})
-        elif service_error is not None:
-            form.add_error(None, str(service_error))
+        if service_error is not None:
+            show_service_errors(form, service_error, rename={item.code: _item_field_name(item.code)
+                                                             for item in instrument.items.all()})
     elif instrument is not None:
         form = AssessmentForm(instrument=instrument, joint_choices=joint_choices, prefix="assessment",
                               initial={"assessed_on": timezone.localdate()})
@@ -193,7 +178,7 @@ def _new_page(request: HttpRequest, client_id: int, *, bound: Any = None, servic
         "unknown_instrument": bool(code) and instrument is None,
         "instrument_description": localized(instrument, "description") if instrument else "",
     }
-    if request.headers.get("HX-Request") and request.method == "GET":
+    if is_htmx(request) and request.method == "GET":
         return render(request, "web/assessment/_instrument_form.html", context)
     return render(request, "web/assessment/new.html", context)
 
@@ -246,11 +231,8 @@ def joint_assessment_open(request: HttpRequest, client_id: int) -> HttpResponse:
         joint = services.joint_assessment_open(actor=request.user, episode_id=episode.pk, **form.cleaned_data)
     except AccessDenied:
         raise Http404 from None
-    except InvalidInput as exc:
-        _show_errors(form, exc)
-        return _new_page(request, client_id, open_form=form)
     except DomainError as exc:
-        form.add_error(None, str(exc))
+        show_service_errors(form, exc)
         return _new_page(request, client_id, open_form=form)
     messages.success(request, gettext("The joint assessment was started. Add your section below."))
     return redirect("web:joint_assessment", joint.pk)
@@ -312,7 +294,7 @@ def joint_assessment_section(request: HttpRequest, joint_id: int) -> HttpRespons
         form.add_error("area", gettext("You may not write this area's section."))
         return _joint_page(request, joint_id, section_form=form)
     except InvalidInput as exc:
-        _show_errors(form, exc)
+        show_service_errors(form, exc)
         return _joint_page(request, joint_id, section_form=form)
     messages.success(request, gettext("Your section was saved."))
     return redirect(reverse("web:joint_assessment", args=[joint_id]) + "#sections")
@@ -331,7 +313,7 @@ def joint_assessment_disagreement(request: HttpRequest, joint_id: int) -> HttpRe
     except AccessDenied:
         raise Http404 from None
     except InvalidInput as exc:
-        _show_errors(form, exc)
+        show_service_errors(form, exc)
         return _joint_page(request, joint_id, disagreement_form=form)
     messages.success(request, gettext("The disagreement was recorded."))
     return redirect(reverse("web:joint_assessment", args=[joint_id]) + "#disagreements")

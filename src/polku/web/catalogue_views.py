@@ -29,6 +29,8 @@ from polku.clients.selectors import caseload_page
 from polku.core.translation import localized
 from polku.organisations.models import StaffRole
 
+from .forms import is_htmx
+
 PAGE_SIZE = 25
 SHORT_LIST = 3  # municipalities named in a row of the results; the rest are counted
 
@@ -221,7 +223,7 @@ def service_list(request: HttpRequest) -> HttpResponse:
         "client_id": client_id, "can_refer": can_refer(request.user),
         "threshold": selectors.small_cell_threshold(),
     }
-    if request.headers.get("HX-Request"):
+    if is_htmx(request):
         return render(request, "web/catalogue/_results.html", context)
     return render(request, "web/catalogue/list.html", context, status=400 if form.is_bound and form.errors else 200)
 
@@ -267,7 +269,7 @@ def service_refer(request: HttpRequest, service_id: int) -> HttpResponse:
     chosen = _client_param(request)
     if chosen is not None:
         return redirect(reverse("web:referral_new", args=[chosen]) + "?" + urlencode({"service": service.pk}))
-    clients = caseload_page(actor=request.user)
+    clients = list(caseload_page(actor=request.user))
     form = ChooseClientForm(clients=clients)
     return render(request, "web/catalogue/refer.html",
                   {"service": service, "name": localized(service, "name"), "form": form, "clients": clients})

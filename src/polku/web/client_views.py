@@ -26,18 +26,20 @@ from django.views.decorators.http import require_POST
 from polku.access.policy import JOINT_SERVICE_ROLES, client_of, decide, staff_of
 from polku.assessments import selectors as assessment_selectors
 from polku.assessments.models import ScoringRule
+from polku.assessments.scoring import score_range
 from polku.audit.models import AccessAction
 from polku.clients import selectors as client_selectors
 from polku.clients import services as client_services
 from polku.clients.models import ConsentMethod, EmploymentStatusPeriod, Gender, municipality_code_validator
 from polku.core.choices import DataCategory, Language
-from polku.core.errors import AccessDenied, DomainError, InvalidInput
+from polku.core.errors import AccessDenied, InvalidInput
 from polku.core.identity import parse_hetu
 from polku.organisations.models import Organisation
 from polku.plans import selectors as plan_selectors
 from polku.referrals import selectors as referral_selectors
 
 from .charts import Series, line_chart
+from .forms import is_htmx, show_service_errors
 
 #: Every read of the client page is logged with this purpose (the category tells what was read).
 PAGE_PURPOSE = _("View client details")
@@ -53,45 +55,7 @@ STAFF_CONSENT_METHODS = [(value, label) for value, label in ConsentMethod.choice
 # --- forms -----------------------------------------------------------------------------------------------------
 
 
-class AccessibleForm(forms.Form):
-    """A form whose fields point at their hint and error text (``aria-describedby``); Django marks a field with
-    an error ``aria-invalid="true"`` itself."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._describe()
-
-    def _describe(self) -> None:
-        for name, field in self.fields.items():
-            bound = self[name]
-            ids = []
-            if field.help_text:
-                ids.append(f"{bound.auto_id}-hint")
-            if self.is_bound and name in (getattr(self, "_errors", None) or {}):
-                ids.append(f"{bound.auto_id}-error")
-            if ids:
-                field.widget.attrs["aria-describedby"] = " ".join(ids)
-            else:
-                field.widget.attrs.pop("aria-describedby", None)
-
-    def add_error(self, field: str | None, error: Any) -> None:
-        super().add_error(field, error)
-        self._describe()
-
-    def add_domain_error(self, exc: DomainError) -> None:
-        """Show a service's refusal: its field errors next to the fields, anything else at the top."""
-        errors = getattr(exc, "errors", {}) or {}
-        placed = False
-        for name, texts in errors.items():
-            if name in self.fields:
-                for text in texts:
-                    self.add_error(name, text)
-                placed = True
-        if not placed:
-            self.add_error(None, str(exc))
-
-
-class ClientSearchForm(AccessibleForm):
+class ClientSearchForm(forms.Form):
     q = forms.CharField(label=_("Name or personal identity code"), required=False, max_length=100,
                         help_text=_("Part of the first or last name, or the whole personal identity code."))
     municipality = forms.CharField(label=_("Municipality code"), required=False, max_length=3,
@@ -109,7 +73,7 @@ class ClientSearchForm(AccessibleForm):
             self.fields[name].widget.attrs.update(live)
 
 
-class ClientRegisterForm(AccessibleForm):
+class ClientRegisterForm(forms.Form):
     personal_identity_code = forms.CharField(label=_("Personal identity code"), max_length=11,
                                              help_text=_("For example 010190-900P."))
     first_name = forms.CharField(label=_("First name"), max_length=100)
@@ -142,7 +106,7 @@ class ClientRegisterForm(AccessibleForm):
         return day
 
 
-class ConsentRecordForm(AccessibleForm):
+class ConsentRecordForm(forms.Form):
     organisation = forms.ModelChoiceField(label=_("Organisation"), queryset=Organisation.objects.none())
     category = forms.ChoiceField(label=_("Data category"), choices=CONSENT_CATEGORIES)
     purpose = forms.CharField(label=_("Purpose"), max_length=300, initial=_("Multi-sector joint service"))
@@ -163,7 +127,7 @@ class ConsentRecordForm(AccessibleForm):
         return day
 
 
-class ConsentRevokeForm(AccessibleForm):
+class ConsentRevokeForm(forms.Form):
     reason = forms.CharField(label=_("Reason for revoking"), max_length=300)
 
     def __init__(self, *args: Any, consent_id: int, **kwargs: Any) -> None:
@@ -172,10 +136,6 @@ class ConsentRevokeForm(AccessibleForm):
 
 
 # --- helpers ---------------------------------------------------------------------------------------------------
-
-
-def _is_htmx(request: HttpRequest) -> bool:
-    return request.headers.get("HX-Request") == "true"
 
 
 def _may_register(user: Any) -> bool:
@@ -192,15 +152,6 @@ def _current_period(periods: list[EmploymentStatusPeriod], today: dt.date) -> Em
     return current[-1] if current else None
 
 
-def _score_range(instrument: Any) -> tuple[float, float]:
-    items = list(instrument.items.all())
-    if instrument.scoring_rule == ScoringRule.SCALED_0_100 or not items:
-        return 0.0, 100.0
-    if instrument.scoring_rule == ScoringRule.MEAN:
-        return float(min(i.scale_min for i in items)), float(max(i.scale_max for i in items))
-    return float(sum(i.scale_min for i in items)), float(sum(i.scale_max for i in items))
-
-
 def _assessment_charts(assessments: list[Any]) -> list[Any]:
     """One chart per instrument with a total score: its total over time, one line per respondent (the
     professionals' assessments and the client's self-assessments share the instrument's scale)."""
@@ -215,7 +166,8 @@ def _assessment_charts(assessments: list[Any]) -> list[Any]:
         for row in sorted(rows, key=lambda a: (a.assessed_on, a.pk)):
             points[row.get_respondent_display()].append((row.assessed_on, float(row.score)))
         series = [Series(name, [(day, value) for day, value in dict(pts).items()]) for name, pts in points.items()]
-        low, high = _score_range(instrument)
+        low, high = score_range(instrument.scoring_rule,
+                                [(i.scale_min, i.scale_max) for i in instrument.items.all()])
         charts.append(line_chart(series, key=f"assessment-chart-{instrument_id}", title=str(instrument),
                                  y_label=gettext("Total score"), y_min=low, y_max=high))
     return sorted(charts, key=lambda c: c.title)
@@ -376,7 +328,7 @@ def client_search(request: HttpRequest) -> HttpResponse:
         "may_register": _may_register(request.user),
         "today": timezone.localdate(),
     }
-    template = "web/client/_search_results.html" if _is_htmx(request) else "web/client/search.html"
+    template = "web/client/_search_results.html" if is_htmx(request) else "web/client/search.html"
     return render(request, template, context)
 
 
@@ -407,7 +359,7 @@ def client_register(request: HttpRequest) -> HttpResponse:
                 preferred_language=data["preferred_language"],
             )
         except (InvalidInput, AccessDenied) as exc:
-            form.add_domain_error(exc)
+            show_service_errors(form, exc)
         else:
             messages.success(request, gettext("The client is registered and the joint service has started."))
             return redirect("web:client_detail", client_id=client.pk)
@@ -438,7 +390,7 @@ def consent_record(request: HttpRequest, client_id: int) -> HttpResponse:
         except AccessDenied:
             raise Http404 from None
         except InvalidInput as exc:
-            form.add_domain_error(exc)
+            show_service_errors(form, exc)
         else:
             messages.success(request, gettext("The consent is recorded."))
             return redirect(reverse("web:client_detail", args=[client_id]) + "#consents")

@@ -29,15 +29,12 @@ from polku.core.errors import AccessDenied, DomainError, InvalidInput, VersionCo
 from polku.plans import selectors, services
 from polku.plans.models import GoalArea, ReviewTrigger, SignoffParty, StepKind, StepStatus
 
+from .forms import date_input, is_htmx, show_service_errors
+
 #: Refusals decided by a plan service's own rule after the policy allowed the access: shown as a message, not as
 #: "not found" (the user may see the plan; they may not do this particular thing).
 RULE_REFUSALS = frozenset({"not_responsible", "not_owner"})
 MAX_ROWS = 50
-DATE_WIDGET = {"type": "date"}
-
-
-def _date_input() -> forms.DateInput:
-    return forms.DateInput(attrs=DATE_WIDGET, format="%Y-%m-%d")
 
 
 # --- forms -------------------------------------------------------------------------------------------------
@@ -54,7 +51,7 @@ class PlanForm(forms.Form):
     follow_up = forms.CharField(label=_("How progress is followed up"), max_length=5000, required=False,
                                 widget=forms.Textarea(attrs={"rows": 2}))
     next_review_due = forms.DateField(
-        label=_("Next review due"), required=False, widget=_date_input(),
+        label=_("Next review due"), required=False, widget=date_input(),
         help_text=_("Leave empty to review the plan six months from today."))
     change_summary = forms.CharField(label=_("What changed in this version"), max_length=5000, required=False,
                                      widget=forms.Textarea(attrs={"rows": 2}))
@@ -75,7 +72,7 @@ class StepForm(forms.Form):
     goal = forms.TypedChoiceField(label=_("Goal"), coerce=int, choices=())
     description = forms.CharField(label=_("Step"), max_length=500)
     owner = forms.ChoiceField(label=_("Responsible"), choices=())
-    due_date = forms.DateField(label=_("Due date"), required=False, widget=_date_input())
+    due_date = forms.DateField(label=_("Due date"), required=False, widget=date_input())
     status = forms.ChoiceField(label=_("Status"), choices=StepStatus.choices, initial=StepStatus.PLANNED)
     kind = forms.CharField(widget=forms.HiddenInput, required=False, initial=StepKind.ACTION)
     service = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
@@ -110,12 +107,12 @@ class ReviewRequestForm(forms.Form):
 
 
 class ReviewRecordForm(forms.Form):
-    held_on = forms.DateField(label=_("Review held on"), widget=_date_input())
+    held_on = forms.DateField(label=_("Review held on"), widget=date_input())
     review_id = forms.TypedChoiceField(label=_("Answers the request"), coerce=int, required=False, empty_value=None,
                                        choices=())
     notes = forms.CharField(label=_("Notes"), max_length=5000, required=False,
                             widget=forms.Textarea(attrs={"rows": 2}))
-    next_review_due = forms.DateField(label=_("Next review due"), required=False, widget=_date_input(),
+    next_review_due = forms.DateField(label=_("Next review due"), required=False, widget=date_input(),
                                       help_text=_("Leave empty to review again six months after this review."))
 
     def __init__(self, *args: Any, open_requests: list[tuple[int, str]], **kwargs: Any) -> None:
@@ -442,9 +439,7 @@ def plan_review_request(request: HttpRequest, episode_id: int) -> HttpResponse:
     except AccessDenied:
         raise Http404 from None
     except InvalidInput as exc:
-        for key, errors in (exc.errors or {"__all__": [str(exc)]}).items():
-            for message in errors:
-                form.add_error(key if key in form.fields else None, message)
+        show_service_errors(form, exc)
         return _page(request, data, request_form=form)
     messages.success(request, gettext("A review of the plan was requested."))
     return _back(episode_id, "reviews")
@@ -468,10 +463,7 @@ def plan_review_record(request: HttpRequest, episode_id: int) -> HttpResponse:
     except AccessDenied:
         raise Http404 from None
     except InvalidInput as exc:
-        for key, errors in (exc.errors or {"__all__": [str(exc)]}).items():
-            for message in errors:
-                form.add_error({"review": "review_id"}.get(key, key) if key in (*form.fields, "review") else None,
-                               message)
+        show_service_errors(form, exc, rename={"review": "review_id"})
         return _page(request, data, review_form=form)
     messages.success(request, gettext("The review was recorded."))
     return _back(episode_id, "reviews")
@@ -486,7 +478,7 @@ def plan_step_status(request: HttpRequest, episode_id: int, step_id: int) -> Htt
     if step_id not in steps:
         raise Http404
     form = StepStatusForm(request.POST, prefix=f"step-{step_id}")
-    htmx = bool(request.headers.get("HX-Request"))
+    htmx = is_htmx(request)
     error = ""
     step = steps[step_id]
     if form.is_valid():

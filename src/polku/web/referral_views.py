@@ -33,6 +33,8 @@ from polku.referrals import selectors, services
 from polku.referrals.models import Referral, ReferralStatus
 from polku.web.catalogue_views import set_choices
 
+from .forms import is_htmx, show_service_errors
+
 S = ReferralStatus
 PAGE_SIZE = 25
 
@@ -88,7 +90,7 @@ def referral_new(request: HttpRequest, client_id: int) -> HttpResponse:
             except AccessDenied:
                 raise _not_found() from None
             except InvalidInput as exc:
-                _add_domain_errors(form, exc, fields=("service", "reason_for_referral"))
+                show_service_errors(form, exc)
             else:
                 messages.success(request, _("The referral was sent to %(provider)s.")
                                  % {"provider": referral.receiving_organisation})
@@ -106,16 +108,6 @@ def referral_new(request: HttpRequest, client_id: int) -> HttpResponse:
     except AccessDenied:
         raise _not_found() from None
     return render(request, "web/referral/new.html", {"client": client, "form": form}, status=status)
-
-
-def _add_domain_errors(form: forms.Form, exc: InvalidInput, *, fields: tuple[str, ...]) -> None:
-    placed = False
-    for name, texts in exc.errors.items():
-        for text in texts:
-            form.add_error(name if name in fields else None, text)
-            placed = True
-    if not placed:
-        form.add_error(None, str(exc))
 
 
 # --- the lists ---------------------------------------------------------------------------------------------------
@@ -173,7 +165,7 @@ def referral_list(request: HttpRequest) -> HttpResponse:
                         purpose=_("Referral list"))
     context = {"form": form, "received": pages[selectors.RECEIVED], "sent": pages[selectors.SENT],
                "organisation": staff.organisation}
-    template = "web/referral/_lists.html" if request.headers.get("HX-Request") else "web/referral/list.html"
+    template = "web/referral/_lists.html" if is_htmx(request) else "web/referral/list.html"
     return render(request, template, context)
 
 
@@ -273,7 +265,7 @@ def _render_detail(request: HttpRequest, referral: Referral, *, bound: ActionFor
         side.append("sender")
     if organisation_id == referral.receiving_organisation_id:
         side.append("receiver")
-    htmx = bool(request.headers.get("HX-Request"))
+    htmx = is_htmx(request)
     context = {
         "referral": referral,
         "service_name": localized(referral.service, "name"),
@@ -325,16 +317,16 @@ def referral_action(request: HttpRequest, referral_id: int, action: str) -> Http
                 raise _not_found() from None
             messages.error(request, str(exc))
         except InvalidInput as exc:
-            _add_domain_errors(form, exc, fields=("reason",))
+            show_service_errors(form, exc)
         except (IllegalTransition, VersionConflict, DomainError) as exc:
             messages.error(request, str(exc))
         else:
             messages.success(request, SUCCESS[action])
-            if request.headers.get("HX-Request"):
+            if is_htmx(request):
                 return _render_detail(request, _get_referral(request, referral_id))
             return redirect(detail_url)
         if not form.errors:
-            if request.headers.get("HX-Request"):
+            if is_htmx(request):
                 return _render_detail(request, _get_referral(request, referral_id))
             return redirect(detail_url)
     # Field errors: show the page again with the error next to the field and the input kept.

@@ -15,7 +15,6 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -26,16 +25,16 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from polku.access.policy import log_list_access, staff_of
+from polku.access.policy import staff_of
 from polku.clients import selectors as client_selectors
 from polku.coordination import selectors, services
 from polku.coordination.models import Severity
 from polku.coordination.rules import GROUPS, RULES
-from polku.core.choices import DataCategory
 from polku.core.errors import AccessDenied, InvalidInput
 from polku.organisations.models import StaffRole
 
 from .charts import Series, line_chart
+from .forms import is_htmx
 
 WORKLIST_SIZE = 25
 CASELOAD_PAGE_SIZE = 25
@@ -167,12 +166,10 @@ def _card(view: Any, *, client_name: str, mine: bool = False, today: dt.date | N
 def _caseload_page(request: HttpRequest) -> Any:
     """One page of the caseload; the names shown are written to the access log, with each client's number of
     open alerts that concern the reader's organisation (one aggregate query)."""
-    paginator = Paginator(client_selectors.caseload(actor=request.user), CASELOAD_PAGE_SIZE)
-    page = paginator.get_page(request.GET.get("page"))
-    clients = list(page.object_list)
+    page = client_selectors.caseload_page(actor=request.user, limit=CASELOAD_PAGE_SIZE, page=request.GET.get("page"))
+    clients = page.object_list
     ids = [c.pk for c in clients]
     if ids:
-        log_list_access(user=request.user, client_ids=ids, category=DataCategory.BASIC, purpose=_("Caseload list"))
         counts = dict(
             selectors.alerts_visible_to(request.user).filter(resolved_at__isnull=True, client_id__in=ids)
             .order_by().values("client_id").annotate(n=Count("pk")).values_list("client_id", "n")
@@ -256,7 +253,7 @@ def alert_action(request: HttpRequest, alert_id: int, action: str) -> HttpRespon
     """Acknowledge, comment or resolve by hand. Without JavaScript: redirect back with a message (or the alert's
     page with the error next to the field); with htmx: the updated item."""
     spec = ACTIONS[action]
-    htmx = bool(request.headers.get("HX-Request"))
+    htmx = is_htmx(request)
     form = spec.form(request.POST, auto_id=f"{spec.prefix}-{alert_id}-%s", label_suffix="")
     error = ""
     if form.is_valid():
@@ -323,17 +320,17 @@ def gaps(request: HttpRequest) -> HttpResponse:
         weeks = 12
     try:
         overview = selectors.gap_overview(actor=request.user, weeks=weeks)
-        trend = selectors.gap_trend_by_group(actor=request.user, weeks=weeks, as_of=overview.as_of)
     except AccessDenied:
         if staff_of(request.user) is None:
             raise Http404 from None
         return render(request, "web/worklist/gaps_denied.html", status=403)
     k = overview.small_cell
     series = [
-        Series(str(title), [(row["week_ending"], row[group]) for row in trend if row[group] is not None])
+        Series(str(title), [(row["week_ending"], row["open_by_group"][group]) for row in overview.trend
+                            if row["open_by_group"][group] is not None])
         for group, title in GROUPS.items()
     ]
-    values = [row[group] for row in trend for group in GROUPS if row[group] is not None]
+    values = [n for row in overview.trend for n in row["open_by_group"].values() if n is not None]
     chart = line_chart(series, key="gap-trend", title=gettext("Open alerts at the end of each week, by kind"),
                        y_label=gettext("Open alerts"), y_min=0, y_max=_nice_top(max([*values, 1])))
     bands = {"waiting": "waiting", "under_14": "under_14_days", "from_14_to_30": "14_to_30_days",
