@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "polku.portal",
     "polku.demo",
     "polku.synth",
+    "polku.impact",
 ]
 
 MIDDLEWARE = [
@@ -162,6 +163,9 @@ POLKU: dict[str, Any] = {
     "MAPPING_PERIOD_MONTHS": int(os.environ.get("POLKU_MAPPING_PERIOD_MONTHS", "3")),
     "PLAN_REVIEW_MONTHS": int(os.environ.get("POLKU_PLAN_REVIEW_MONTHS", "6")),
     "SMALL_CELL_THRESHOLD": int(os.environ.get("POLKU_SMALL_CELL_THRESHOLD", "5")),
+    # Key of the analysis table's pseudonyms (HMAC-SHA-256 of the identity code); docs/analysis-table.md. Unset,
+    # a key derived from the secret key is used (fine for development; set it in production and keep it secret).
+    "PSEUDONYM_KEY": os.environ.get("POLKU_PSEUDONYM_KEY", ""),
     # Coordination rules' thresholds for this region, e.g. {"referral_unanswered": {"days": 21}}; see
     # docs/coordination.md. Checked at start-up (``polku check``); the admin's rule settings override these.
     "RULES": _json_setting("POLKU_RULES"),
