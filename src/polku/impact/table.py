@@ -69,6 +69,8 @@ def _instrument_columns() -> dict[str, tuple[str, str]]:
         out[f"{slug}_latest"] = ("number", f"total score of the latest '{code}' assessment on or before D (empty: none)")
         out[f"{slug}_previous"] = ("number", f"total score of the '{code}' assessment before the latest (empty: none)")
         out[f"{slug}_days_since"] = ("integer", f"days from the latest '{code}' assessment to D (empty: none)")
+        out[f"{slug}_first"] = ("number", f"total score of the first '{code}' assessment (empty: none)")
+        out[f"{slug}_mean"] = ("number", f"mean total score of all '{code}' assessments on or before D (empty: none)")
     return out
 
 
@@ -97,6 +99,7 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "unemployed_days_36m": ("integer", "days unemployed in the 3 years up to D"),
     "employed_days_36m": ("integer", "days employed on the open market in the 3 years up to D"),
     "days_since_first_registered": ("integer", "days from the start of the earliest employment-status period to D"),
+    "unemployed_days_before_service": ("integer", "days unemployed before the episode began (all periods on record)"),
     "subsidy_days": ("number", "labour market subsidy days paid up to D (a period running over D counts pro rata)"),
     "benefit_days": ("number", "unemployment benefit days of any kind paid up to D (pro rata as above)"),
     **_instrument_columns(),
@@ -322,6 +325,11 @@ def rows_at(src: Sources, day_date: dt.date, observed_until: dt.date, key: bytes
         out[column] = sums.reindex(idx, fill_value=0).to_numpy()
     first = periods.groupby("client")["start"].min().reindex(idx)
     out["days_since_first_registered"] = (d - first).to_numpy()
+    ep_start = pd.Series(start, index=idx).reindex(periods["client"].to_numpy()).to_numpy()
+    before = _overlap(periods["start"].to_numpy(), np.minimum(periods["end"].to_numpy(), ep_start - 1), MISSING, d)
+    sums = pd.Series(np.where(periods["status"].to_numpy() == "unemployed", before, 0)).groupby(
+        periods["client"].to_numpy()).sum()
+    out["unemployed_days_before_service"] = sums.reindex(idx, fill_value=0).to_numpy()
 
     ben = src.benefits[src.benefits["client"].isin(idx) & (src.benefits["start"] <= d)]
     length = (np.minimum(ben["end"], FUTURE // 2) - ben["start"] + 1).clip(lower=1)
@@ -344,6 +352,9 @@ def rows_at(src: Sources, day_date: dt.date, observed_until: dt.date, key: bytes
         out[f"{slug}_latest"] = latest["score"].to_numpy(dtype=float)
         out[f"{slug}_previous"] = previous["score"].to_numpy(dtype=float)
         out[f"{slug}_days_since"] = (d - latest["day"]).to_numpy(dtype=float)
+        grouped = one.groupby("client")["score"]
+        out[f"{slug}_first"] = grouped.first().reindex(idx).to_numpy(dtype=float)
+        out[f"{slug}_mean"] = grouped.mean().reindex(idx).to_numpy(dtype=float)
     barriers = src.barriers[src.barriers["client"].isin(idx)]
     latest_map = _latest_by_client(barriers, d, list(BARRIER_AREAS)).reindex(idx)
     for area in BARRIER_AREAS:

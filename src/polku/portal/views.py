@@ -75,10 +75,25 @@ def _page(request: HttpRequest, template: str, context: dict[str, Any], section:
 
 # --- My path ---------------------------------------------------------------------------------------------------
 
+def _my_group(request: HttpRequest) -> dict[str, Any] | None:
+    """The client's own group from the impact model's segments, described to them (None when there is none)."""
+    from polku.impact.selectors import own_segment
+
+    try:
+        group = own_segment(actor=request.user)
+    except AccessDenied:
+        return None
+    if group is None:
+        return None
+    needs = group.get("needs")
+    return {**group, "need_list": [needs] if isinstance(needs, str) else [str(n) for n in needs or []]}
+
+
 @client_only
 def home(request: HttpRequest) -> HttpResponse:
     path = selectors.my_path(actor=request.user)
-    return _page(request, "portal/home.html", {"path": path, "plan": path.plan}, "portal:home")
+    return _page(request, "portal/home.html", {"path": path, "plan": path.plan, "group": _my_group(request)},
+                 "portal:home")
 
 
 # --- My plan ---------------------------------------------------------------------------------------------------

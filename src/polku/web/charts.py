@@ -150,3 +150,127 @@ def line_chart(series: Sequence[Series], *, key: str, title: str, y_label: str, 
     out.append("</g></svg>")
     return Chart(key=key, title=title, svg=mark_safe("".join(out)), summary=summary,  # noqa: S308 - escaped above
                  columns=columns, rows=rows)
+
+
+# Bar charts: each series has its colour and also its own fill pattern (solid, hatched, dotted, ...), so that the
+# bars can be told apart without colour (1.4.1); every bar has a solid outline in its colour (1.4.11).
+PATTERNS = ["solid", "diagonal", "dots", "cross", "horizontal", "vertical"]
+
+
+@dataclass(frozen=True)
+class BarSeries:
+    """One kind of bar: its value for each category, in the categories' order (None: no value, e.g. hidden)."""
+
+    name: str
+    values: Sequence[float | None]
+
+
+def _decimal(value: float, places: int) -> str:
+    return formats.number_format(round(value, places), decimal_pos=places, use_l10n=True)
+
+
+def _pattern(key: str, index: int, name: str, colour: str) -> str:
+    """An SVG fill pattern in ``colour`` on white (``solid`` needs none)."""
+    inner = {
+        "diagonal": f'<path d="M-2,2 l4,-4 M0,8 l8,-8 M6,10 l4,-4" stroke="{colour}" stroke-width="2"/>',
+        "dots": f'<circle cx="4" cy="4" r="2" fill="{colour}"/>',
+        "cross": f'<path d="M0,0 l8,8 M8,0 l-8,8" stroke="{colour}" stroke-width="1.5"/>',
+        "horizontal": f'<path d="M0,4 h8" stroke="{colour}" stroke-width="2.5"/>',
+        "vertical": f'<path d="M4,0 v8" stroke="{colour}" stroke-width="2.5"/>',
+    }[name]
+    return (f'<pattern id="{key}-pattern-{index}" patternUnits="userSpaceOnUse" width="8" height="8">'
+            f'<rect width="8" height="8" fill="#ffffff"/>{inner}</pattern>')
+
+
+def _bar_summary(categories: Sequence[str], series: Sequence[BarSeries], decimals: int) -> str:
+    parts = []
+    for one in series:
+        values = [(value, category) for category, value in zip(categories, one.values, strict=True)
+                  if value is not None]
+        if not values:
+            continue
+        if len(values) == 1:
+            parts.append(_("%(name)s: %(value)s (%(category)s).")
+                         % {"name": one.name, "value": _decimal(values[0][0], decimals), "category": values[0][1]})
+            continue
+        high = max(values, key=lambda vc: vc[0])
+        low = min(values, key=lambda vc: vc[0])
+        parts.append(_("%(name)s: highest %(high)s (%(high_category)s), lowest %(low)s (%(low_category)s).")
+                     % {"name": one.name, "high": _decimal(high[0], decimals), "high_category": high[1],
+                        "low": _decimal(low[0], decimals), "low_category": low[1]})
+    return " ".join(parts) if parts else _("No figures to show.")
+
+
+def bar_chart(categories: Sequence[str], series: Sequence[BarSeries], *, key: str, title: str, y_label: str,
+              y_min: float, y_max: float, decimals: int = 1, category_label: str = "", note: str = "") -> Chart:
+    """A grouped bar chart: for each category, one bar per series, ``y_min``..``y_max`` on the vertical axis.
+
+    Like :func:`line_chart` it returns a :class:`Chart` (SVG with a title and a description, a text summary and
+    the figures as a table); a missing value (None) draws no bar but a dash, and shows "–" in the table. ``note``
+    is added to the summary (e.g. why some values are missing).
+    """
+    columns = [category_label or _("Group"), *[s.name for s in series]]
+    rows = [[category, *["–" if (v := s.values[i]) is None else _decimal(v, decimals) for s in series]]
+            for i, category in enumerate(categories)]
+    summary = _bar_summary(categories, series, decimals)
+    if note:
+        summary = f"{summary} {note}"
+    if not categories or not series:
+        return Chart(key=key, title=title, svg=mark_safe(""), summary=summary, columns=columns, rows=[])
+    longest = max(len(category) for category in categories)
+    slot = max(len(series) * 16 + 24, 7 * longest + 12)
+    width = max(WIDTH, LEFT + RIGHT + slot * len(categories))
+    plot_h = HEIGHT - TOP - BOTTOM
+    y_span = (y_max - y_min) or 1.0
+    bar_w = (slot - 24) / len(series)
+
+    def y_of(value: float) -> float:
+        return TOP + plot_h * (1 - (min(max(value, y_min), y_max) - y_min) / y_span)
+
+    out = [f'<svg viewBox="0 0 {width} {HEIGHT}" role="img" aria-labelledby="{key}-title {key}-desc" '
+           f'xmlns="http://www.w3.org/2000/svg" focusable="false">',
+           f'<title id="{key}-title">{escape(title)}</title><desc id="{key}-desc">{escape(summary)}</desc>',
+           "<defs>"]
+    fills = []
+    for index, (colour, pattern) in enumerate(zip(itertools.cycle(COLOURS), itertools.cycle(PATTERNS),
+                                                  strict=False)):
+        if index == len(series):
+            break
+        if pattern == "solid":
+            fills.append(colour)
+        else:
+            out.append(_pattern(key, index, pattern, colour))
+            fills.append(f"url(#{key}-pattern-{index})")
+    out.append('</defs><g font-size="12" fill="#1a1a1a">')
+    for step in range(5):
+        value = y_min + y_span * step / 4
+        y = y_of(value)
+        out.append(f'<line x1="{LEFT}" x2="{width - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" stroke="#767676" '
+                   f'stroke-width="{1 if step else 2}"/>')
+        out.append(f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">{escape(_decimal(value, 2))}</text>')
+    out.append(f'<text x="12" y="{TOP + plot_h / 2:.1f}" transform="rotate(-90 12 {TOP + plot_h / 2:.1f})" '
+               f'text-anchor="middle">{escape(y_label)}</text>')
+    base = y_of(max(y_min, min(0.0, y_max)) if y_min <= 0 <= y_max else y_min)
+    for i, category in enumerate(categories):
+        x0 = LEFT + slot * i + 12
+        for j, (one, colour, fill) in enumerate(zip(series, itertools.cycle(COLOURS), fills, strict=False)):
+            x = x0 + bar_w * j
+            bar = one.values[i]
+            if bar is None:
+                out.append(f'<text x="{x + bar_w / 2:.1f}" y="{base - 4:.1f}" text-anchor="middle">–</text>')
+                continue
+            top = y_of(bar)
+            out.append(f'<rect x="{x + 1:.1f}" y="{min(top, base):.1f}" width="{bar_w - 2:.1f}" '
+                       f'height="{abs(base - top):.1f}" fill="{fill}" stroke="{colour}" stroke-width="2"/>')
+        out.append(f'<text x="{LEFT + slot * i + slot / 2:.1f}" y="{HEIGHT - BOTTOM + 18}" text-anchor="middle">'
+                   f'{escape(category)}</text>')
+    legend_y = HEIGHT - 18
+    legend_x = float(LEFT)
+    for one, colour, fill in zip(series, itertools.cycle(COLOURS), fills, strict=False):
+        out.append(f'<rect x="{legend_x:.1f}" y="{legend_y - 12}" width="24" height="14" fill="{fill}" '
+                   f'stroke="{colour}" stroke-width="2"/>')
+        out.append(f'<text x="{legend_x + 30:.1f}" y="{legend_y}">{escape(one.name)}</text>')
+        legend_x += 40 + 7 * len(one.name)
+    out.append("</g></svg>")
+    return Chart(key=key, title=title, svg=mark_safe("".join(out)), summary=summary,  # noqa: S308 - escaped above
+                 columns=columns, rows=rows)

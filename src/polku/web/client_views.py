@@ -19,7 +19,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
@@ -34,6 +34,11 @@ from polku.clients.models import ConsentMethod, EmploymentStatusPeriod, Gender, 
 from polku.core.choices import DataCategory, Language
 from polku.core.errors import AccessDenied, InvalidInput
 from polku.core.identity import parse_hetu
+from polku.episodes.models import EpisodeStatus
+from polku.impact import registry as impact_registry
+from polku.impact import selectors as impact_selectors
+from polku.impact import services as impact_services
+from polku.impact.models import ModelKind, OverrideDirection
 from polku.organisations.models import Organisation
 from polku.plans import selectors as plan_selectors
 from polku.referrals import selectors as referral_selectors
@@ -135,6 +140,21 @@ class ConsentRevokeForm(forms.Form):
         super().__init__(*args, **kwargs)
 
 
+class DisagreeForm(forms.Form):
+    """A professional's disagreement with the employment-potential estimate: which way, and why."""
+
+    direction = forms.ChoiceField(label=_("How do you disagree with the estimate?"),
+                                  choices=OverrideDirection.choices, widget=forms.RadioSelect)
+    reason = forms.CharField(label=_("Why do you disagree?"), max_length=impact_services.REASON_MAX,
+                             widget=forms.Textarea(attrs={"rows": 3}),
+                             help_text=_("For example, what you know about the client's situation that the "
+                                         "estimate does not take into account."))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("prefix", "disagree")
+        super().__init__(*args, **kwargs)
+
+
 # --- helpers ---------------------------------------------------------------------------------------------------
 
 
@@ -208,6 +228,68 @@ def _step_rows(groups: list[Any], today: dt.date) -> list[dict[str, Any]]:
     ]
 
 
+def _as_list(value: Any) -> list[str]:
+    """A segment's barriers or needs as a list of texts (a describer may give one text or several)."""
+    if not value:
+        return []
+    if isinstance(value, str):
+        return [value]
+    return [str(item) for item in value]
+
+
+def _estimate_chart(estimate: impact_selectors.ClientEstimate) -> Any:
+    """The estimate over the joint service, in per cent, with the 90 % range's limits as lines of their own."""
+    points = estimate.trajectory
+    series = [Series(gettext("Estimate"), [(p.reference_date, 100 * p.probability) for p in points])]
+    if any(p.low is not None for p in points):
+        series.append(Series(gettext("Lower limit"), [(p.reference_date, 100 * p.low) for p in points
+                                                      if p.low is not None]))
+        series.append(Series(gettext("Upper limit"), [(p.reference_date, 100 * p.high) for p in points
+                                                      if p.high is not None]))
+    return line_chart(series, key="estimate-trend", title=gettext("The estimate during the joint service"),
+                      y_label=gettext("Chance of work in 12 months (%)"), y_min=0, y_max=100)
+
+
+def _estimate_part(actor: Any, client_id: int, *, employment_visible: bool, has_open_episode: bool,
+                   form: DisagreeForm | None = None) -> dict[str, Any]:
+    """The employment-potential section: the estimate (read through its selector, which checks the policy and
+    logs the read), or why there is none. Only the estimate's own refusal is caught: the rest of the page does not
+    depend on it. Nothing is read (or logged) when there is nothing to show: no model trained, no open episode."""
+    if not employment_visible:
+        return {"state": "hidden"}
+    if not has_open_episode:
+        return {"state": "no_episode"}
+    if impact_registry.latest(ModelKind.POTENTIAL, impact_selectors.PAGE_OUTCOME) is None:
+        return {"state": "no_model"}
+    try:
+        estimate = impact_selectors.client_estimate(actor=actor, client_id=client_id)
+    except AccessDenied:
+        return {"state": "hidden"}
+    if estimate is None:
+        return {"state": "no_episode"}
+    hidden = estimate.hidden_reasons
+    segment = dict(estimate.segment) if estimate.segment else None
+    if segment is not None:
+        segment["barrier_list"] = _as_list(segment.get("barriers"))
+        segment["need_list"] = _as_list(segment.get("needs"))
+    return {
+        "state": "shown",
+        "estimate": estimate,
+        "average_percent": int(round(estimate.average * 100)),
+        "low_percent": None if estimate.low is None else int(round(estimate.low * 100)),
+        "high_percent": None if estimate.high is None else int(round(estimate.high * 100)),
+        "reasons": estimate.reasons,
+        "hidden_reasons_text": ngettext(
+            "One more reason comes from data you may not see, so it is not shown.",
+            "%(count)s more reasons come from data you may not see, so they are not shown.", hidden,
+        ) % {"count": hidden} if hidden else "",
+        "chart": _estimate_chart(estimate),
+        "segment": segment,
+        "overrides": [(o, int(round(o.estimate * 100))) for o in estimate.overrides],
+        "form": form or DisagreeForm(),
+    }
+
+
 def _client_page_context(request: HttpRequest, client_id: int) -> dict[str, Any]:
     """Everything the client page shows, each part read through its selector (checked and logged)."""
     actor = request.user
@@ -244,6 +326,8 @@ def _client_page_context(request: HttpRequest, client_id: int) -> dict[str, Any]
                  .order_by("-created_at", "-pk")]
     contacts = list(client_selectors.contacts_for_client(actor=actor, client_id=client.pk,
                                                          purpose=PAGE_PURPOSE)[:LOG_PREVIEW])
+    potential = _estimate_part(actor, client.pk, employment_visible=DataCategory.EMPLOYMENT in visible,
+                               has_open_episode=open_episode is not None)
     own_log = list(client_selectors.access_log_by_actor(actor=actor, client_id=client.pk)[:LOG_PREVIEW + 1])
 
     may_manage = bool(decide(actor, client.pk, DataCategory.BASIC, AccessAction.MANAGE_CONSENT))
@@ -273,6 +357,7 @@ def _client_page_context(request: HttpRequest, client_id: int) -> dict[str, Any]
         "assessments": assessments,
         "charts": _assessment_charts(assessments),
         "referral_rows": referrals,
+        "potential": potential,
         "contacts": contacts,
         "own_log": own_log[:LOG_PREVIEW],
         "own_log_more": len(own_log) > LOG_PREVIEW,
@@ -285,8 +370,11 @@ def _client_page_context(request: HttpRequest, client_id: int) -> dict[str, Any]
 
 
 def _render_client_page(request: HttpRequest, client_id: int, *, consent_form: ConsentRecordForm | None = None,
-                        revoke_form: tuple[int, ConsentRevokeForm] | None = None) -> HttpResponse:
+                        revoke_form: tuple[int, ConsentRevokeForm] | None = None,
+                        disagree_form: DisagreeForm | None = None) -> HttpResponse:
     context = _client_page_context(request, client_id)
+    if disagree_form is not None and context["potential"]["state"] == "shown":
+        context["potential"]["form"] = disagree_form
     if consent_form is not None and context["may_manage_consent"]:
         context["consent_form"] = consent_form
     if revoke_form is not None and revoke_form[0] in context["revoke_forms"]:
@@ -416,6 +504,46 @@ def consent_revoke(request: HttpRequest, client_id: int, consent_id: int) -> Htt
 
 
 @login_required
+@require_POST
+def estimate_disagree(request: HttpRequest, client_id: int) -> HttpResponse:
+    """Record that the professional disagrees with the client's employment-potential estimate, and why. Without
+    JavaScript: back to the client page with a message (or the page with the error next to the field); with htmx:
+    the employment-potential section, swapped in place, with the message."""
+    form = DisagreeForm(request.POST)
+    if form.is_valid():
+        try:
+            impact_services.record_override(actor=request.user, client_id=client_id,
+                                            direction=form.cleaned_data["direction"],
+                                            reason=form.cleaned_data["reason"])
+        except AccessDenied:
+            raise Http404 from None
+        except InvalidInput as exc:
+            show_service_errors(form, exc)
+        else:
+            messages.success(request, gettext("Your disagreement is recorded. The estimate itself stays as it was."))
+            if not is_htmx(request):
+                return redirect(reverse("web:client_detail", args=[client_id]) + "#employment-potential")
+            form = DisagreeForm()
+    if is_htmx(request):
+        return _estimate_section(request, client_id, form)
+    return _render_client_page(request, client_id, disagree_form=form)
+
+
+def _estimate_section(request: HttpRequest, client_id: int, form: DisagreeForm) -> HttpResponse:
+    """The employment-potential section alone (htmx), read again through the selectors like the whole page."""
+    actor = request.user
+    try:
+        client = client_selectors.client_get(actor=actor, client_id=client_id, purpose=PAGE_PURPOSE)
+    except AccessDenied:
+        raise Http404 from None
+    has_open = client.episodes.exclude(status=EpisodeStatus.CLOSED).exists()
+    visible = set(assessment_selectors.visible_categories(actor, client.pk))
+    potential = _estimate_part(actor, client.pk, employment_visible=DataCategory.EMPLOYMENT in visible,
+                               has_open_episode=has_open, form=form)
+    return render(request, "web/client/_estimate.html", {"client": client, "potential": potential, "htmx": True})
+
+
+@login_required
 def client_access_log(request: HttpRequest, client_id: int) -> HttpResponse:
     """``/clients/<id>/access-log/``: the reader's own actions on this client's data, paged (the whole log is
     the client's to read, on their own page)."""
@@ -435,4 +563,5 @@ urlpatterns: list[URLPattern | Any] = [
     path("clients/<int:client_id>/consents/", consent_record, name="client_consent_record"),
     path("clients/<int:client_id>/consents/<int:consent_id>/revoke/", consent_revoke, name="client_consent_revoke"),
     path("clients/<int:client_id>/access-log/", client_access_log, name="client_access_log"),
+    path("clients/<int:client_id>/estimate/disagree/", estimate_disagree, name="client_estimate_disagree"),
 ]

@@ -19,6 +19,7 @@ ITEMS: list[tuple[str, Any, frozenset[str] | None]] = [
     ("web:referrals", _("Referrals"), frozenset(StaffRole) - {StaffRole.MANAGER, StaffRole.ADMINISTRATOR}),
     ("web:services", _("Services"), None),
     ("web:gaps", _("Gap overview"), frozenset({StaffRole.MANAGER, StaffRole.ADMINISTRATOR})),
+    ("web:impact", _("Impact model"), frozenset({StaffRole.MANAGER, StaffRole.ADMINISTRATOR})),
     ("web:admin_home", _("Administration"), frozenset({StaffRole.ADMINISTRATOR})),
 ]
 

@@ -6,6 +6,7 @@ from . import (
     assessment_views,
     catalogue_views,
     client_views,
+    impact_views,
     plan_views,
     referral_views,
     views,
@@ -26,4 +27,5 @@ urlpatterns = [
     *referral_views.urlpatterns,
     *catalogue_views.urlpatterns,
     *admin_views.urlpatterns,
+    *impact_views.urlpatterns,
 ]

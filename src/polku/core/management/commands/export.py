@@ -47,7 +47,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        commands = parser.add_subparsers(dest="what", required=True, metavar="{client,services}")
+        commands = parser.add_subparsers(dest="what", required=True, metavar="{client,services,analysis-table}")
         client = commands.add_parser(
             "client", help="everything Polku holds about one person (GDPR Article 15), as JSON",
             description="Write everything Polku holds about a person to a JSON file readable by its owner only: "
@@ -66,11 +66,29 @@ class Command(BaseCommand):
         services.add_argument("--format", choices=["ptv", "hsds"], required=True, help="interchange format")
         services.add_argument("--out", type=Path, default=None, metavar="FILE",
                               help="where to write it (default: standard output)")
+        table = commands.add_parser(
+            "analysis-table", help="the pseudonymised analysis table (docs/analysis-table.md), CSV or Parquet",
+            description="Write one row per joint-service client and reference date: what Polku knew on that date "
+            "and the outcomes that followed. Persons are keyed pseudonyms; no direct identifiers. Each client's "
+            "access log records the processing.",
+        )
+        table.add_argument("--as-of", nargs="+", required=True, metavar="DATE",
+                           help="reference date(s), YYYY-MM-DD")
+        table.add_argument("--history", type=int, default=0, metavar="N",
+                           help="also N earlier reference dates, each --step-months before the first --as-of")
+        table.add_argument("--step-months", type=int, default=3, metavar="M", help="months between --history dates")
+        table.add_argument("--observed-until", default=None, metavar="DATE",
+                           help="the register data's last day: later outcomes are left empty (default: today)")
+        table.add_argument("--out", type=Path, required=True, metavar="FILE.parquet|FILE.csv",
+                           help="where to write it (the format by the suffix)")
+        add_operator_arguments(table)
 
     def handle(self, *args: Any, **opts: Any) -> None:
         with translation.override(opts.get("language") or translation.get_language() or "fi"):
             if opts["what"] == "client":
                 self._client(opts)
+            elif opts["what"] == "analysis-table":
+                self._analysis_table(opts)
             else:
                 self._services(opts)
 
@@ -125,3 +143,52 @@ class Command(BaseCommand):
             out.write_text(text, encoding="utf-8")
         except OSError as exc:
             raise CommandError(_("Cannot write %(path)s: %(error)s") % {"path": out, "error": exc.strerror}) from exc
+
+    def _analysis_table(self, opts: dict[str, Any]) -> None:
+        import sys
+        import time
+
+        from polku.core.dates import add_months
+        from polku.impact.services import DataError, database_table, write_table
+
+        dates = [_parse_date(text, "--as-of") for text in opts["as_of"]]
+        if not 0 <= opts["history"] <= 240:
+            raise CommandError(_("--history must be between 0 and 240."))
+        if not 1 <= opts["step_months"] <= 24:
+            raise CommandError(_("--step-months must be between 1 and 24."))
+        first = min(dates)
+        dates += [add_months(first, -opts["step_months"] * i) for i in range(1, opts["history"] + 1)]
+        until = _parse_date(opts["observed_until"], "--observed-until") if opts["observed_until"] else None
+        out: Path = opts["out"]
+        if out.suffix.lower() not in {".csv", ".parquet", ".pq"}:
+            raise CommandError(_("The output must be .csv or .parquet: %(path)s") % {"path": out})
+        if not out.parent.is_dir():
+            raise CommandError(_("No such directory: %(path)s") % {"path": out.parent})
+        user = operator(opts["user"])
+        started = time.monotonic()
+
+        def progress(done: int, total: int) -> None:
+            sys.stderr.write(f"\ranalysis table: {done}/{total} reference dates, {time.monotonic() - started:.0f}s")
+            sys.stderr.flush()
+
+        with transaction.atomic():
+            table = database_table(sorted(set(dates)), observed_until=until, actor_name="polku export analysis-table",
+                                   user=user, progress=progress)
+            sys.stderr.write("\n")
+            try:
+                write_table(table, out)
+            except (DataError, OSError) as exc:
+                raise CommandError(str(exc)) from exc
+        self.stdout.write(_("%(rows)d rows (%(persons)d persons, %(dates)d reference dates) were written to "
+                            "%(path)s.") % {"rows": len(table), "persons": table["person"].nunique(),
+                                            "dates": len(set(dates)), "path": out})
+
+
+def _parse_date(text: str, option: str) -> Any:
+    import datetime as dt
+
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise CommandError(_("%(option)s must be a date as YYYY-MM-DD, not %(value)r.")
+                           % {"option": option, "value": text}) from None

@@ -1,0 +1,278 @@
+"""``polku impact``: train, score, segment and audit the impact model; list its versions; schedule retraining.
+
+See docs/impact.md. Every run stores a new model version with its data hash, parameters and metrics.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from polku.core.management.common import add_operator_arguments, operator
+
+
+def _date(text: str | None, option: str) -> dt.date | None:
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise CommandError(_("%(option)s must be a date as YYYY-MM-DD, not %(value)r.")
+                           % {"option": option, "value": text}) from None
+
+
+class Progress:
+    """Progress lines on standard error with the time elapsed (long runs show where they are)."""
+
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+
+    def __call__(self, message: str) -> None:
+        sys.stderr.write(f"[{time.monotonic() - self.started:6.1f}s] {message}\n")
+        sys.stderr.flush()
+
+    def dates(self, done: int, total: int) -> None:
+        self(_("analysis table: %(done)d/%(total)d reference dates") % {"done": done, "total": total})
+
+
+class Command(BaseCommand):
+    help = "The impact model: train, score, segments, fairness, models, schedule (docs/impact.md)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        commands = parser.add_subparsers(dest="what", required=True,
+                                         metavar="{train,score,segments,fairness,models,schedule}")
+
+        def data_options(p: CommandParser) -> None:
+            p.add_argument("--data", type=Path, default=None, metavar="FILE",
+                           help="an analysis table (CSV or Parquet, docs/analysis-table.md); default: built from "
+                           "the database")
+            p.add_argument("--step-months", type=int, default=3, metavar="M",
+                           help="without --data: reference dates every M months (default 3)")
+            p.add_argument("--observed-until", default=None, metavar="DATE",
+                           help="without --data: the register data's last day (default: today)")
+
+        train = commands.add_parser("train", help="train the employment-potential model and store a new version")
+        data_options(train)
+        train.add_argument("--outcome", default="employed_12m", help="outcome column (0/1), default employed_12m")
+        train.add_argument("--features", default=None, metavar="COL,COL,...",
+                           help="feature columns (default: every column but keys, outcomes and those left out on "
+                           "purpose, docs/impact.md)")
+        train.add_argument("--test-from", default=None, metavar="DATE",
+                           help="first reference date of the out-of-time test cohort (default: the latest fifth)")
+        train.add_argument("--members", type=int, default=5, metavar="N",
+                           help="bootstrap models for the uncertainty interval (default 5; 0 for none)")
+        train.add_argument("--seed", type=int, default=0)
+        train.add_argument("--format", choices=["table", "json"], default="table")
+        add_operator_arguments(train)
+
+        score = commands.add_parser("score", help="one probability per row of a table")
+        score.add_argument("--data", type=Path, required=True, metavar="FILE")
+        score.add_argument("--out", type=Path, required=True, metavar="FILE.csv|FILE.parquet")
+        score.add_argument("--outcome", default="employed_12m")
+        score.add_argument("--version", type=int, default=None, help="model version (default: the latest)")
+
+        segments = commands.add_parser("segments", help="fit the client segments and store a new version")
+        data_options(segments)
+        segments.add_argument("--max-segments", type=int, default=9, metavar="K")
+        segments.add_argument("--format", choices=["table", "json"], default="table")
+        add_operator_arguments(segments)
+
+        fairness = commands.add_parser("fairness", help="audit a model version's fairness and store the report")
+        fairness.add_argument("--data", type=Path, default=None, metavar="FILE",
+                              help="a table with the outcome (default: the version's test cohort from the database)")
+        fairness.add_argument("--outcome", default="employed_12m")
+        fairness.add_argument("--version", type=int, default=None)
+        fairness.add_argument("--out", type=Path, default=None, metavar="REPORT.md")
+        fairness.add_argument("--format", choices=["markdown", "json"], default="markdown")
+        add_operator_arguments(fairness)
+
+        models = commands.add_parser("models", help="list the stored model versions")
+        models.add_argument("--format", choices=["table", "json"], default="table")
+
+        schedule = commands.add_parser("schedule", help="queue the periodic retraining for the worker")
+        schedule.add_argument("--now", action="store_true", help="queue one retraining to run now")
+
+    def handle(self, *args: Any, **opts: Any) -> None:
+        from polku.impact.potential import TrainingError
+        from polku.impact.services import DataError
+
+        with translation.override(opts.get("language") or translation.get_language() or "fi"):
+            try:
+                getattr(self, "_" + opts["what"])(opts)
+            except (TrainingError, DataError) as exc:
+                raise CommandError(str(exc)) from exc
+
+    # -- data -------------------------------------------------------------------------------------------------
+    def _table(self, opts: dict[str, Any], progress: Progress, actor_name: str) -> tuple[pd.DataFrame, str]:
+        from polku.impact.services import database_table, default_reference_dates, read_table
+
+        if opts.get("data") is not None:
+            progress(_("reading %(path)s") % {"path": opts["data"]})
+            return read_table(opts["data"]), str(opts["data"])
+        if not 1 <= opts["step_months"] <= 24:
+            raise CommandError(_("--step-months must be between 1 and 24."))
+        until = _date(opts.get("observed_until"), "--observed-until")
+        dates = default_reference_dates(opts["step_months"], until)
+        if not dates:
+            raise CommandError(_("The database has no joint-service episodes to learn from."))
+        with transaction.atomic():
+            table = database_table(dates, observed_until=until, actor_name=actor_name,
+                                   user=operator(opts.get("user")), progress=progress.dates)
+        return table, f"database ({len(dates)} reference dates {dates[0]}–{dates[-1]})"
+
+    # -- commands ---------------------------------------------------------------------------------------------
+    def _train(self, opts: dict[str, Any]) -> None:
+        from polku.impact.services import train_and_store
+
+        progress = Progress()
+        table, source = self._table(opts, progress, "polku impact train")
+        features = [c.strip() for c in opts["features"].split(",") if c.strip()] if opts["features"] else None
+        if opts["members"] < 0 or opts["members"] > 50:
+            raise CommandError(_("--members must be between 0 and 50."))
+        version, metrics = train_and_store(
+            table, outcome=opts["outcome"], features=features, data_source=source, trained_by="polku impact train",
+            user=operator(opts.get("user")), test_from=_date(opts["test_from"], "--test-from"),
+            members=opts["members"], seed=opts["seed"], progress=progress,
+        )
+        if opts["format"] == "json":
+            self.stdout.write(json.dumps({"version": version.version, "outcome": version.outcome,
+                                          "data_hash": version.data_hash, "metrics": metrics}, indent=2))
+            return
+        test = metrics["test"]
+        self.stdout.write(_("Stored %(model)s (data %(hash)s…, %(rows)d rows).") % {
+            "model": version, "hash": version.data_hash[:12], "rows": version.rows})
+        self.stdout.write(_("Out-of-time test from %(date)s: %(n)d rows, AUC %(auc)s, calibration error %(ece)s, "
+                            "Brier %(brier)s, observed rate %(rate)s, mean estimate %(mean)s.") % {
+            "date": metrics.get("test_from") or _("random persons"), "n": test["n"], "auc": _f(test["auc"]),
+            "ece": _f(test["ece"]), "brier": _f(test["brier"]), "rate": _f(test["base_rate"]),
+            "mean": _f(test["mean_predicted"])})
+        for column, groups in metrics.get("groups", {}).items():
+            for value, figures in groups.items():
+                self.stdout.write(f"  {column}={value}: n {figures['n']}, AUC {_f(figures['auc'])}, "
+                                  f"ECE {_f(figures['ece'])}")
+
+    def _score(self, opts: dict[str, Any]) -> None:
+        from polku.impact import registry
+        from polku.impact.models import ModelKind
+        from polku.impact.services import read_table, score, write_table
+
+        version = registry.get_version(ModelKind.POTENTIAL, opts["outcome"], opts["version"])
+        if version is None:
+            raise CommandError(_("No trained model for %(outcome)s: run polku impact train first.")
+                               % {"outcome": opts["outcome"]})
+        progress = Progress()
+        table = read_table(opts["data"])
+        progress(_("scoring %(rows)d rows with %(model)s") % {"rows": len(table), "model": version})
+        started = time.monotonic()
+        scored = score(table, version)
+        seconds = time.monotonic() - started
+        keys = [c for c in ("person", "reference_date") if c in table.columns]
+        out = pd.concat([table[keys].reset_index(drop=True), scored.reset_index(drop=True)], axis=1)
+        write_table(out, opts["out"])
+        self.stdout.write(_("%(rows)d rows scored with %(model)s in %(seconds).1f s (%(rate)s rows/s) and written "
+                            "to %(path)s.") % {"rows": len(out), "model": version, "seconds": seconds,
+                                               "rate": f"{len(out) / max(seconds, 1e-9):,.0f}",
+                                               "path": opts["out"]})
+
+    def _segments(self, opts: dict[str, Any]) -> None:
+        from polku.impact import segments
+        from polku.impact.services import train_segments_and_store
+
+        if not 2 <= opts["max_segments"] <= 20:
+            raise CommandError(_("--max-segments must be between 2 and 20."))
+        progress = Progress()
+        table, source = self._table(opts, progress, "polku impact segments")
+        version, model = train_segments_and_store(table, data_source=source, trained_by="polku impact segments",
+                                                  user=operator(opts.get("user")),
+                                                  max_segments=opts["max_segments"], progress=progress)
+        summary = segments.segment_summary(model, table)
+        if opts["format"] == "json":
+            self.stdout.write(json.dumps({"version": version.version, "metrics": version.metrics,
+                                          "segments": summary}, indent=2, default=str, ensure_ascii=False))
+            return
+        self.stdout.write(_("Stored %(model)s: %(k)d segments chosen by BIC, stability across seeds (adjusted Rand "
+                            "index) %(ari).2f.") % {"model": version, "k": model.k, "ari": model.stability_ari})
+        for row in summary:
+            self.stdout.write(f"  {row.get('segment')}. {row.get('title')} — n {row.get('n')}, "
+                              f"{_('employed at 12 months')} {_f(row.get('employed_12m'))}")
+            self.stdout.write(f"     {row.get('summary')}")
+
+    def _fairness(self, opts: dict[str, Any]) -> None:
+        from polku.impact import registry
+        from polku.impact.models import ModelKind
+        from polku.impact.services import audit_version, database_table, read_table
+
+        version = registry.get_version(ModelKind.POTENTIAL, opts["outcome"], opts["version"])
+        if version is None:
+            raise CommandError(_("No trained model for %(outcome)s: run polku impact train first.")
+                               % {"outcome": opts["outcome"]})
+        progress = Progress()
+        if opts["data"] is not None:
+            rows = read_table(opts["data"])
+        else:
+            test_from = version.metrics.get("test_from")
+            span = version.metrics.get("test_reference_dates") or []
+            if not test_from or not span:
+                raise CommandError(_("This version has no out-of-time test cohort; give --data."))
+            from polku.impact.table import month_ends
+
+            dates = month_ends(dt.date.fromisoformat(span[0]), dt.date.fromisoformat(span[1]),
+                               int(version.parameters.get("step_months", 3) or 3))
+            with transaction.atomic():
+                rows = database_table(dates, actor_name="polku impact fairness", user=operator(opts.get("user")),
+                                      progress=progress.dates)
+        if version.outcome not in rows.columns:
+            raise CommandError(_("The table has no outcome column %(outcome)s.") % {"outcome": version.outcome})
+        rows = rows[rows[version.outcome].notna()]
+        model = registry.load_model(version)
+        probability = model.predict(rows, interval=False)["probability"].to_numpy()
+        report = audit_version(version, rows, probability)
+        if opts["out"] is not None:
+            opts["out"].write_text(report.text, encoding="utf-8")
+        if opts["format"] == "json":
+            self.stdout.write(json.dumps(report.report, indent=2, ensure_ascii=False))
+        else:
+            self.stdout.write(report.text)
+
+    def _models(self, opts: dict[str, Any]) -> None:
+        from polku.impact.models import ModelVersion
+
+        versions = list(ModelVersion.objects.defer("artifact").order_by("kind", "outcome", "-version"))
+        if opts["format"] == "json":
+            self.stdout.write(json.dumps([
+                {"kind": v.kind, "outcome": v.outcome, "version": v.version, "created_at": v.created_at.isoformat(),
+                 "data_source": v.data_source, "data_hash": v.data_hash, "rows": v.rows, "features": v.features,
+                 "parameters": v.parameters, "metrics": v.metrics} for v in versions], indent=2, default=str))
+            return
+        if not versions:
+            self.stdout.write(_("No models yet: run polku impact train."))
+        for v in versions:
+            test = v.metrics.get("test") or {}
+            figures = (f"AUC {_f(test.get('auc'))}, ECE {_f(test.get('ece'))}" if test
+                       else f"k {v.metrics.get('k')}, ARI {_f(v.metrics.get('stability_ari'))}")
+            self.stdout.write(f"{v}  {v.created_at:%Y-%m-%d %H:%M}  {v.rows} rows  {v.data_hash[:12]}  {figures}")
+
+    def _schedule(self, opts: dict[str, Any]) -> None:
+        from polku.impact.tasks import retrain_models, schedule_next
+
+        if opts["now"]:
+            result = retrain_models.enqueue(False)
+            self.stdout.write(_("Retraining queued (%(id)s); `polku worker` runs it.") % {"id": result.id})
+            return
+        when = schedule_next()
+        self.stdout.write(_("Retraining is queued for %(when)s; `polku worker` runs it, and each run queues the "
+                            "next.") % {"when": when.strftime("%Y-%m-%d %H:%M")})
+
+
+def _f(value: Any) -> str:
+    return "–" if value is None else f"{float(value):.3f}"

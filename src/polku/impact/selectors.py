@@ -1,0 +1,238 @@
+"""Reading the impact model's results: one client's estimate (checked against the access policy and logged like
+any other read of the client's data), the client's own segment, and the managers' overview (aggregates only)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from polku.access.policy import authorize, client_of, decide, staff_of
+from polku.audit.models import AccessAction
+from polku.core.choices import DataCategory
+from polku.core.dates import add_months
+from polku.core.errors import AccessDenied
+from polku.organisations.models import StaffRole
+
+from . import registry
+from .explain import Reason, reasons
+from .models import EstimateOverride, FairnessReport, ModelKind, ModelVersion
+from .table import build_table, month_ends
+
+#: The outcome the client page shows.
+PAGE_OUTCOME = "employed_12m"
+AGGREGATE_ROLES = frozenset({StaffRole.MANAGER, StaffRole.ADMINISTRATOR})
+#: The trajectory's step between reference dates.
+TRAJECTORY_STEP_MONTHS = 3
+
+
+@functools.lru_cache(maxsize=8)
+def _load(version_id: int, signature: str) -> Any:
+    """A stored model, loaded once per process (keyed by its signature, so a changed row is loaded again)."""
+    return registry.load_model(ModelVersion.objects.get(pk=version_id))
+
+
+def loaded(version: ModelVersion) -> Any:
+    return _load(version.pk, version.signature)
+
+
+@dataclass
+class EstimatePoint:
+    reference_date: dt.date
+    probability: float
+    low: float | None
+    high: float | None
+
+
+@dataclass
+class ClientEstimate:
+    """What the client page shows: the estimate now with its interval and reasons, its trend, the segment."""
+
+    version: ModelVersion
+    as_of: dt.date
+    probability: float
+    low: float | None
+    high: float | None
+    average: float
+    reasons: list[Reason]
+    hidden_reasons: int
+    trajectory: list[EstimatePoint]
+    segment: dict[str, Any] | None
+    overrides: list[EstimateOverride] = field(default_factory=list)
+
+    @property
+    def percent(self) -> int:
+        return int(round(self.probability * 100))
+
+    @property
+    def interval_text(self) -> str:
+        if self.low is None or self.high is None:
+            return ""
+        return _("%(low)d–%(high)d %%") % {"low": round(self.low * 100), "high": round(self.high * 100)}
+
+
+def client_rows(client_id: int, today: dt.date) -> pd.DataFrame:
+    """The client's analysis-table rows: every ``TRAJECTORY_STEP_MONTHS`` months of their joint service, and
+    today (the table holds a row only where an episode was open)."""
+    from polku.episodes.models import JointServiceEpisode
+
+    first = JointServiceEpisode.objects.filter(client_id=client_id).order_by("start_date").values_list(
+        "start_date", flat=True).first()
+    if first is None:
+        return build_table([], client_ids=[client_id], keep_client_id=True)
+    dates = month_ends(first, today, TRAJECTORY_STEP_MONTHS)
+    dates.append(today)
+    return build_table(dates, client_ids=[client_id], keep_client_id=True, observed_until=today)
+
+
+def _scored(client_id: int, today: dt.date) -> tuple[ModelVersion, Any, pd.DataFrame, pd.DataFrame] | None:
+    version = registry.latest(ModelKind.POTENTIAL, PAGE_OUTCOME)
+    if version is None:
+        return None
+    model = loaded(version)
+    rows = client_rows(client_id, today)
+    if not len(rows):
+        return version, model, rows, pd.DataFrame()
+    return version, model, rows, model.predict(rows)
+
+
+def current_estimate(client_id: int, today: dt.date | None = None) -> tuple[ModelVersion, float] | None:
+    """The latest model's estimate for the client today, unchecked: for services that have already authorised
+    the request (recording a disagreement stores the estimate it disagrees with)."""
+    scored = _scored(client_id, today or timezone.localdate())
+    if scored is None or not len(scored[3]):
+        return None
+    version, _model, rows, predicted = scored
+    latest = rows["reference_date"].to_numpy().argmax()
+    return version, float(predicted["probability"].iloc[latest])
+
+
+def client_estimate(*, actor: Any, client_id: int, today: dt.date | None = None) -> ClientEstimate | None:
+    """The client's employment potential for the client page, or ``None`` when no model is trained yet or the
+    client has no open episode. Raises :class:`AccessDenied` unless the actor may see the client's employment
+    data (the estimate is employment data); reasons from categories the actor may not see are counted, not
+    shown, and each category shown is logged."""
+    authorize(actor, client_id, DataCategory.EMPLOYMENT, AccessAction.VIEW,
+              purpose=_("View the employment potential estimate"))
+    today = today or timezone.localdate()
+    scored = _scored(client_id, today)
+    if scored is None:
+        return None
+    version, model, rows, predicted = scored
+    if not len(rows) or rows["reference_date"].max() != today.isoformat():
+        return None
+    order = np.argsort(rows["reference_date"].to_numpy())
+    rows, predicted = rows.iloc[order], predicted.iloc[order]
+    latest_row = rows.iloc[[-1]]
+    contributions = model.contributions(latest_row).iloc[0]
+    found = reasons(contributions, latest_row.iloc[0])
+    shown, hidden = _visible_reasons(actor, client_id, found)
+    trajectory = [
+        EstimatePoint(dt.date.fromisoformat(str(r)), float(p), _opt(lo), _opt(hi))
+        for r, p, lo, hi in zip(rows["reference_date"], predicted["probability"],
+                                predicted.get("probability_low", pd.Series([None] * len(rows))),
+                                predicted.get("probability_high", pd.Series([None] * len(rows))), strict=True)
+    ]
+    last = predicted.iloc[-1]
+    return ClientEstimate(
+        version=version, as_of=today, probability=float(last["probability"]),
+        low=_opt(last.get("probability_low")), high=_opt(last.get("probability_high")),
+        average=float(getattr(model, "threshold", 0.0)), reasons=shown, hidden_reasons=hidden,
+        trajectory=trajectory, segment=_segment_of(latest_row, for_client=False),
+        overrides=list(EstimateOverride.objects.filter(client_id=client_id).select_related(
+            "recorded_by", "organisation", "model_version")[:20]),
+    )
+
+
+def _opt(value: Any) -> float | None:
+    if value is None:
+        return None
+    number = float(value)
+    return None if np.isnan(number) else number
+
+
+def _visible_reasons(actor: Any, client_id: int, found: list[Reason]) -> tuple[list[Reason], int]:
+    allowed: dict[str, bool] = {}
+    for reason in found:
+        if reason.category not in allowed:
+            allowed[reason.category] = decide(actor, client_id, reason.category, AccessAction.VIEW).allowed
+    for category, ok in allowed.items():
+        if ok and category != DataCategory.EMPLOYMENT:  # the estimate's own read is already logged
+            authorize(actor, client_id, category, AccessAction.VIEW,
+                      purpose=_("View the reasons for the employment potential estimate"))
+    shown = [r for r in found if allowed[r.category]]
+    return shown, len(found) - len(shown)
+
+
+def _segment_of(row: pd.DataFrame, *, for_client: bool) -> dict[str, Any] | None:
+    version = registry.latest(ModelKind.SEGMENTS)
+    if version is None or not len(row):
+        return None
+    from . import segments
+
+    model = loaded(version)
+    assigned = segments.assign(model, row).iloc[0]
+    number = int(assigned["segment"])
+    return {"number": number, "probability": float(assigned["segment_probability"]), "version": version.version,
+            **segments.describe(model, number, for_client=for_client)}
+
+
+def own_segment(*, actor: Any, today: dt.date | None = None) -> dict[str, Any] | None:
+    """For the client themself: the plain-language description of the group they are in, or ``None``."""
+    client = client_of(actor)
+    if client is None:
+        raise AccessDenied(_("Only clients have a segment of their own."), code="not_client")
+    authorize(actor, client, DataCategory.BASIC, AccessAction.VIEW, purpose=_("View my group's description"))
+    if registry.latest(ModelKind.SEGMENTS) is None:
+        return None
+    today = today or timezone.localdate()
+    rows = client_rows(client.pk, today)
+    rows = rows[rows["reference_date"] == today.isoformat()]
+    return _segment_of(rows, for_client=True)
+
+
+def may_see_overview(actor: Any) -> bool:
+    staff = staff_of(actor)
+    return (staff is not None and staff.role in AGGREGATE_ROLES) or bool(getattr(actor, "is_superuser", False))
+
+
+@dataclass
+class ImpactOverview:
+    potential: ModelVersion | None
+    segments: ModelVersion | None
+    fairness: FairnessReport | None
+    versions: list[ModelVersion]
+
+
+def impact_overview(*, actor: Any) -> ImpactOverview:
+    """For managers and administrators: the latest models, their validation figures, the segments and the latest
+    fairness report. Aggregates only, small cells suppressed where they were computed."""
+    if not may_see_overview(actor):
+        raise AccessDenied(_("Only managers and administrators see the impact model's overview."), code="role")
+    potential = registry.latest(ModelKind.POTENTIAL, PAGE_OUTCOME)
+    fairness = None
+    if potential is not None:
+        fairness = FairnessReport.objects.filter(model_version=potential).first()
+    versions = list(ModelVersion.objects.defer("artifact").order_by("-created_at", "-id")[:20])
+    return ImpactOverview(potential, registry.latest(ModelKind.SEGMENTS), fairness, versions)
+
+
+def history_dates(first: dt.date, last: dt.date, step_months: int) -> list[dt.date]:
+    """Reference dates for training from the database: month ends every ``step_months`` months from ``first``."""
+    return month_ends(first, last, step_months)
+
+
+def training_window(observed_until: dt.date) -> tuple[dt.date, dt.date] | None:
+    """From the first episode's start to ``observed_until``."""
+    from polku.episodes.models import JointServiceEpisode
+
+    first = JointServiceEpisode.objects.order_by("start_date").values_list("start_date", flat=True).first()
+    if first is None:
+        return None
+    return add_months(first, 1), observed_until
