@@ -86,6 +86,38 @@ def region(django_db_setup: Any, django_db_blocker: Any) -> Any:
 
 
 @pytest.fixture(scope="session")
+def impact_models(region: Any, django_db_blocker: Any) -> Any:
+    """The impact model trained on the seeded region (``polku impact train`` and, once ``polku.impact.segments``
+    is there, ``polku impact segments``), once, for the tests of the pages that show it. Returns the potential
+    model's version. A failure to train is an error that says so, never a page test failing for another reason."""
+    from django.utils import timezone
+
+    from polku.impact.services import database_table, default_reference_dates, train_and_store
+
+    with django_db_blocker.unblock():
+        today = timezone.localdate()
+        try:
+            table = database_table(default_reference_dates(1, today), observed_until=today,
+                                   actor_name="browser tests")
+            version, _metrics = train_and_store(table, outcome="employed_12m", features=None,
+                                                data_source="browser tests", trained_by="browser tests", members=2)
+        except Exception as exc:  # any failure here means the impact pages cannot be checked
+            raise RuntimeError(f"could not train the impact model on the demo region: {exc!r}") from exc
+        try:
+            from polku.impact import segments  # noqa: F401
+        except ImportError:
+            return version
+        from polku.impact.services import train_segments_and_store
+
+        try:
+            train_segments_and_store(table, data_source="browser tests", trained_by="browser tests", max_segments=4,
+                                     seeds=(0,))
+        except Exception as exc:
+            raise RuntimeError(f"could not fit the client segments on the demo region: {exc!r}") from exc
+        return version
+
+
+@pytest.fixture(scope="session")
 def server(region: Any, django_db_blocker: Any) -> Iterator[str]:
     """A live Polku server in a thread of this process, over the seeded test database; yields its base URL."""
     from pytest_django.live_server_helper import LiveServer

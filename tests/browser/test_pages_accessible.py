@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .conftest import axe_violations, describe, screenshot
+
 
 def test_login_page(assert_accessible: Any) -> None:
     assert_accessible(None, "/login/", "login")
@@ -12,3 +14,34 @@ def test_login_page(assert_accessible: Any) -> None:
 
 def test_front_page__coordinator(assert_accessible: Any) -> None:
     assert_accessible("coordinator", "/", "front-coordinator")
+
+
+def test_impact_overview__manager(assert_accessible: Any, impact_models: Any) -> None:
+    assert_accessible("manager", "/impact/", "impact-overview")
+
+
+def test_impact_client_page_with_the_estimate__coordinator(assert_accessible: Any, impact_models: Any,
+                                                            visit: Any) -> None:
+    from django.contrib.auth import get_user_model
+
+    from polku.clients.selectors import caseload_page
+    from polku.impact.selectors import client_estimate
+
+    coordinator = get_user_model().objects.get(username="coordinator")
+    client = next(c for c in caseload_page(actor=coordinator)
+                  if client_estimate(actor=coordinator, client_id=c.pk) is not None)
+    assert_accessible("coordinator", f"/clients/{client.pk}/", "impact-client-page")
+    # The disagreement form with its errors shown (sent empty) is accessible too.
+    tab = visit("coordinator", "en")
+    tab.open(f"/clients/{client.pk}/#employment-potential")
+    tab.page.locator("#employment-potential-section form button[type=submit]").click()
+    tab.page.wait_for_load_state()
+    tab.page.locator("#id_disagree-reason_error").wait_for()
+    assert tab.page.locator("#id_disagree-reason").get_attribute("aria-invalid") == "true"
+    violations = axe_violations(tab.page)
+    screenshot(tab.page, "impact-client-page-errors-en")
+    assert not violations, describe(violations)
+
+
+def test_impact_portal_home_with_my_group(assert_accessible: Any, impact_models: Any) -> None:
+    assert_accessible("client", "/me/", "impact-portal-home", ["en"])

@@ -95,8 +95,8 @@ class PotentialModel:
     features: list[str]
     categories: dict[str, list[str]]
     booster: lgb.Booster
-    calibrator: IsotonicRegression
-    members: list[tuple[lgb.Booster, IsotonicRegression]] = field(default_factory=list)
+    calibrator: Any
+    members: list[tuple[lgb.Booster, Any]] = field(default_factory=list)
     threshold: float = 0.5
     base_value: float = 0.0
 

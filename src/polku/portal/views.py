@@ -76,9 +76,14 @@ def _page(request: HttpRequest, template: str, context: dict[str, Any], section:
 # --- My path ---------------------------------------------------------------------------------------------------
 
 def _my_group(request: HttpRequest) -> dict[str, Any] | None:
-    """The client's own group from the impact model's segments, described to them (None when there is none)."""
+    """The client's own group from the impact model's segments, described to them (None when there is none).
+    Without a segments model nothing is read, so nothing is logged."""
+    from polku.impact import registry
+    from polku.impact.models import ModelKind
     from polku.impact.selectors import own_segment
 
+    if registry.latest(ModelKind.SEGMENTS) is None:
+        return None
     try:
         group = own_segment(actor=request.user)
     except AccessDenied:

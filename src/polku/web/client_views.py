@@ -275,9 +275,9 @@ def _estimate_part(actor: Any, client_id: int, *, employment_visible: bool, has_
     return {
         "state": "shown",
         "estimate": estimate,
-        "average_percent": int(round(estimate.average * 100)),
-        "low_percent": None if estimate.low is None else int(round(estimate.low * 100)),
-        "high_percent": None if estimate.high is None else int(round(estimate.high * 100)),
+        "average_percent": round(estimate.average * 100),
+        "low_percent": None if estimate.low is None else round(estimate.low * 100),
+        "high_percent": None if estimate.high is None else round(estimate.high * 100),
         "reasons": estimate.reasons,
         "hidden_reasons_text": ngettext(
             "One more reason comes from data you may not see, so it is not shown.",
@@ -285,7 +285,7 @@ def _estimate_part(actor: Any, client_id: int, *, employment_visible: bool, has_
         ) % {"count": hidden} if hidden else "",
         "chart": _estimate_chart(estimate),
         "segment": segment,
-        "overrides": [(o, int(round(o.estimate * 100))) for o in estimate.overrides],
+        "overrides": [(o, round(o.estimate * 100)) for o in estimate.overrides],
         "form": form or DisagreeForm(),
     }
 

@@ -153,11 +153,19 @@ def _segment_rows(version: ModelVersion, k: int) -> list[dict[str, Any]]:
 # --- the fairness report -------------------------------------------------------------------------------------
 
 
+def _ordered(groupings: dict[str, Any]) -> list[tuple[str, Any]]:
+    """The groupings in reading order: the single attributes, then their combinations (a JSON column need not
+    keep the order the audit wrote them in: PostgreSQL's jsonb sorts the keys)."""
+    known = [*CHART_GROUPINGS, *(fairness.grouping_name(pair) for pair in fairness.DEFAULT_INTERSECTIONS)]
+    return sorted(groupings.items(), key=lambda item: (known.index(item[0]) if item[0] in known else len(known),
+                                                       item[0]))
+
+
 def _fairness_groupings(report: dict[str, Any], k: int) -> list[dict[str, Any]]:
     """Each grouping's table: every group's size and figures, a hidden size as "fewer than k", hidden figures as
-    "not shown"; the single-attribute groupings also get their chart."""
+    "not shown"; the single-attribute groupings also get their chart, the combinations come after them."""
     out = []
-    for name, grouping in (report.get("groupings") or {}).items():
+    for name, grouping in _ordered(report.get("groupings") or {}):
         attributes = grouping["attributes"]
         cells = [{
             "label": fairness.cell_label(attributes, list(cell["group"].values())),
@@ -176,14 +184,21 @@ def _fairness_groupings(report: dict[str, Any], k: int) -> list[dict[str, Any]]:
             "odds_difference": _decimal(grouping.get("equalized_odds_difference")),
             "parity_difference": _decimal(grouping.get("demographic_parity_difference")),
             "chart": fairness.fairness_chart(report, name) if name in CHART_GROUPINGS else None,
+            "first_combined": False,
         })
+    combined = [grouping for grouping in out if grouping["chart"] is None]
+    if combined:
+        combined[0]["first_combined"] = True
     return out
 
 
-def _flags(report: dict[str, Any]) -> list[dict[str, Any]]:
-    # The audit's own wording of each flag (the same sentences as the written report).
-    return [{"text": fairness._flag_text(report, flag), "chance": bool(flag.get("within_noise"))}
-            for flag in report.get("flags") or []]
+def _flags(report: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """The audit's flags in its own words (the written report's sentences): those beyond chance, and those in
+    groups so small that chance alone could explain them."""
+    flags = report.get("flags") or []
+    firm = [fairness._flag_text(report, flag) for flag in flags if not flag.get("within_noise")]
+    chance = [fairness._flag_text(report, flag) for flag in flags if flag.get("within_noise")]
+    return firm, chance
 
 
 def _override_tables(report: dict[str, Any], k: int) -> dict[str, Any] | None:
@@ -199,7 +214,7 @@ def _override_tables(report: dict[str, Any], k: int) -> dict[str, Any] | None:
 
     overall = overrides["overall"]
     tables = []
-    for name, grouping in (overrides.get("groupings") or {}).items():
+    for name, grouping in _ordered(overrides.get("groupings") or {}):
         if name not in CHART_GROUPINGS:
             continue
         attributes = grouping["attributes"]
@@ -224,6 +239,7 @@ def _fairness(report: Any, k: int) -> dict[str, Any] | None:
     data = report.report or {}
     overall = data.get("overall") or {}
     target = data.get("target") or {}
+    firm, chance = _flags(data)
     return {
         "report": report,
         "rows": _count(data.get("rows"), k),
@@ -233,7 +249,8 @@ def _fairness(report: Any, k: int) -> dict[str, Any] | None:
                                                                           "selection_rate")},
         "target_met": target.get("met"),
         "ece_limit": _decimal(target.get("ece_limit", fairness.ECE_LIMIT), 2),
-        "flags": _flags(data),
+        "flags": firm,
+        "chance_flags": chance,
         "groupings": _fairness_groupings(data, k),
         "overrides": _override_tables(data, k),
     }
