@@ -38,6 +38,11 @@ Commands:
                         everything Polku holds about a person (GDPR Article 15), logged
   export services --format ptv|hsds [--out FILE]
                         the service catalogue in an interchange format
+  export analysis-table --as-of DATE [--history N] --out FILE.parquet|FILE.csv
+                        the pseudonymised analysis table (docs/analysis-table.md), logged
+  impact train|score|segments|fairness|models|schedule
+                        the impact model: employment potential (validated out of time), client segments,
+                        the fairness audit, the model registry, periodic retraining (docs/impact.md)
   help [COMMAND]        help on a command
   Any other Django management command (check, shell, dbshell, makemigrations, ...) is passed through.
 

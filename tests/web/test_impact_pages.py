@@ -13,6 +13,7 @@ import pytest
 from django.db import transaction
 from django.test import Client as Browser
 from django.utils import timezone
+from django.utils.html import escape
 
 from polku.audit.models import AccessLog
 from polku.clients.models import Client
@@ -108,6 +109,9 @@ def test_client_page__coordinator_sees_the_estimate_and_each_category_read_is_lo
     assert "decides nothing" in part
     assert 'id="estimate-trend-caption"' in part and "<svg" in part  # the trend chart with its table
     assert f"version {trained.potential.version}" in part
+    if trained.segments is not None:
+        assert estimate.segment is not None and escape(estimate.segment["title"]) in part
+        assert estimate.segment["needs"] and all(escape(need) in part for need in estimate.segment["needs"])
     assert 'href="#employment-potential"' in html  # the in-page navigation
 
     rows = AccessLog.objects.filter(actor=joint.coordinator, client_id=joint.client.pk, allowed=True)
@@ -306,7 +310,7 @@ def test_impact__segments_table_with_small_cells_suppressed(trained: Trained, jo
     html = login(manager).get("/impact/").content.decode()
     model = impact_selectors.loaded(trained.segments)
     for number in range(1, int(trained.segments.metrics["k"]) + 1):
-        assert segments.describe(model, number)["title"] in html
+        assert escape(segments.describe(model, number)["title"]) in html
     settings.POLKU = {**settings.POLKU, "SMALL_CELL_THRESHOLD": 10 ** 9}
     html = login(manager).get("/impact/").content.decode()
     table = html.split('id="segments-heading"', 1)[1].split("</table>", 1)[0]
@@ -354,7 +358,7 @@ def test_portal__the_client_sees_their_own_group_and_nothing_of_others(trained: 
     assert response.status_code == 200
     group = impact_selectors.own_segment(actor=user)
     assert group is not None
-    assert "Your group" in html and group["title"] in html and group["summary"] in html
+    assert "Your group" in html and escape(group["title"]) in html and escape(group["summary"]) in html
     assert other.last_name not in html and other.personal_identity_code not in html
     assert not AccessLog.objects.filter(client_id=other.pk).exists()
 

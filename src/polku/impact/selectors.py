@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +25,8 @@ from . import registry
 from .explain import Reason, reasons
 from .models import EstimateOverride, FairnessReport, ModelKind, ModelVersion
 from .table import build_table, month_ends
+
+logger = logging.getLogger(__name__)
 
 #: The outcome the client page shows.
 PAGE_OUTCOME = "employed_12m"
@@ -91,11 +94,24 @@ def client_rows(client_id: int, today: dt.date) -> pd.DataFrame:
     return build_table(dates, client_ids=[client_id], keep_client_id=True, observed_until=today)
 
 
-def _scored(client_id: int, today: dt.date) -> tuple[ModelVersion, Any, pd.DataFrame, pd.DataFrame] | None:
-    version = registry.latest(ModelKind.POTENTIAL, PAGE_OUTCOME)
+def usable_latest(kind: str, outcome: str = "") -> tuple[ModelVersion, Any] | None:
+    """The latest version of a model and the model itself; ``None`` when there is none or its stored artifact is
+    refused (changed outside Polku: the pages then show no estimate rather than fail, and the log says why)."""
+    version = registry.latest(kind, outcome)
     if version is None:
         return None
-    model = loaded(version)
+    try:
+        return version, loaded(version)
+    except registry.ArtifactRefused:
+        logger.error("%s: the stored model was refused (its signature does not match); not used", version)
+        return None
+
+
+def _scored(client_id: int, today: dt.date) -> tuple[ModelVersion, Any, pd.DataFrame, pd.DataFrame] | None:
+    found = usable_latest(ModelKind.POTENTIAL, PAGE_OUTCOME)
+    if found is None:
+        return None
+    version, model = found
     rows = client_rows(client_id, today)
     if not len(rows):
         return version, model, rows, pd.DataFrame()
@@ -171,12 +187,12 @@ def _visible_reasons(actor: Any, client_id: int, found: list[Reason]) -> tuple[l
 
 
 def _segment_of(row: pd.DataFrame, *, for_client: bool) -> dict[str, Any] | None:
-    version = registry.latest(ModelKind.SEGMENTS)
-    if version is None or not len(row):
+    found = usable_latest(ModelKind.SEGMENTS)
+    if found is None or not len(row):
         return None
     from . import segments
 
-    model = loaded(version)
+    version, model = found
     assigned = segments.assign(model, row).iloc[0]
     number = int(assigned["segment"])
     return {"number": number, "probability": float(assigned["segment_probability"]), "version": version.version,

@@ -85,13 +85,9 @@ def _my_group(request: HttpRequest) -> dict[str, Any] | None:
     if registry.latest(ModelKind.SEGMENTS) is None:
         return None
     try:
-        group = own_segment(actor=request.user)
+        return own_segment(actor=request.user)
     except AccessDenied:
         return None
-    if group is None:
-        return None
-    needs = group.get("needs")
-    return {**group, "need_list": [needs] if isinstance(needs, str) else [str(n) for n in needs or []]}
 
 
 @client_only

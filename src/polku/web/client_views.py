@@ -228,15 +228,6 @@ def _step_rows(groups: list[Any], today: dt.date) -> list[dict[str, Any]]:
     ]
 
 
-def _as_list(value: Any) -> list[str]:
-    """A segment's barriers or needs as a list of texts (a describer may give one text or several)."""
-    if not value:
-        return []
-    if isinstance(value, str):
-        return [value]
-    return [str(item) for item in value]
-
-
 def _estimate_chart(estimate: impact_selectors.ClientEstimate) -> Any:
     """The estimate over the joint service, in per cent, with the 90 % range's limits as lines of their own."""
     points = estimate.trajectory
@@ -268,10 +259,6 @@ def _estimate_part(actor: Any, client_id: int, *, employment_visible: bool, has_
     if estimate is None:
         return {"state": "no_episode"}
     hidden = estimate.hidden_reasons
-    segment = dict(estimate.segment) if estimate.segment else None
-    if segment is not None:
-        segment["barrier_list"] = _as_list(segment.get("barriers"))
-        segment["need_list"] = _as_list(segment.get("needs"))
     return {
         "state": "shown",
         "estimate": estimate,
@@ -284,7 +271,7 @@ def _estimate_part(actor: Any, client_id: int, *, employment_visible: bool, has_
             "%(count)s more reasons come from data you may not see, so they are not shown.", hidden,
         ) % {"count": hidden} if hidden else "",
         "chart": _estimate_chart(estimate),
-        "segment": segment,
+        "segment": estimate.segment,
         "overrides": [(o, round(o.estimate * 100)) for o in estimate.overrides],
         "form": form or DisagreeForm(),
     }

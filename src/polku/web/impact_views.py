@@ -98,54 +98,32 @@ def _validation(version: ModelVersion, k: int) -> dict[str, Any]:
 # --- segments ------------------------------------------------------------------------------------------------
 
 
-def _first(profile: dict[str, Any], *names: str) -> Any:
-    for name in names:
-        if profile.get(name) is not None:
-            return profile[name]
-    return None
-
-
-def _texts(value: Any) -> list[str]:
-    if not value:
-        return []
-    if isinstance(value, str):
-        return [value]
-    return [str(item) for item in value]
-
-
 def _segment_rows(version: ModelVersion, k: int) -> list[dict[str, Any]]:
-    """One row per segment from the stored profiles, described in plain words by ``segments.describe``; a
-    segment's size below ``k`` is shown as "fewer than k", and then its employment rate is not shown either."""
-    from polku.impact import segments
+    """One row per segment from the profiles stored when the segments were fitted, described in plain words by
+    ``segments.describe``. A segment smaller than ``k`` shows "fewer than k" and neither its share nor its
+    employment rate; a rate known for fewer than ``k`` persons is not shown either."""
+    from polku.impact import registry, segments
 
-    profiles = (version.metrics or {}).get("profiles") or []
-    if isinstance(profiles, dict):
-        profiles = [{"segment": key, **value} for key, value in profiles.items()]
-    model = impact_selectors.loaded(version)
-    sizes = [_first(p, "n", "size", "count") for p in profiles]
-    total = sum(int(n) for n in sizes if n is not None) or None
+    try:
+        model = impact_selectors.loaded(version)
+    except registry.ArtifactRefused:
+        return []
     rows = []
-    for index, profile in enumerate(profiles):
-        number = int(_first(profile, "segment", "number") or index + 1)
+    for profile in (version.metrics or {}).get("profiles") or []:
+        number = int(profile["segment"])
         text = segments.describe(model, number)
-        n = sizes[index]
+        n = profile.get("n")
         small = n is None or int(n) < k
-        share = _first(profile, "share", "weight")
-        if share is None and n is not None and total:
-            share = int(n) / total
-        rate = _first(profile, "employed_12m", "employment_12m", "employed_12m_rate")
-        known = _first(profile, "employed_12m_n", "n_known_12m", "known_12m")
-        if known is not None and int(known) < k:
-            rate = None
+        known = profile.get("employed_12m_known")
+        rate = None if small or known is None or int(known) < k else profile.get("employed_12m_rate")
         rows.append({
             "number": number,
-            "title": text.get("title", ""),
-            "summary": text.get("summary", ""),
-            "barriers": _texts(text.get("barriers")),
-            "needs": _texts(text.get("needs")),
+            "title": text["title"],
+            "summary": text["summary"],
+            "barriers": [str(b) for b in text.get("barriers") or []],
             "size": _count(n, k),
-            "share": gettext("not shown") if small else _percent(share),
-            "employed": gettext("not shown") if small else _percent(rate),
+            "share": gettext("not shown") if small else _percent(profile.get("share")),
+            "employed": _percent(rate),
         })
     return sorted(rows, key=lambda row: row["number"])
 

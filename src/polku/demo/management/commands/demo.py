@@ -27,6 +27,7 @@ class Command(BaseCommand):
             self.stdout.write(f"Generating the synthetic demo region ({options['clients']:,} clients)...")
             region = load_demo_region(clients=options["clients"], seed=options["seed"])
             self.stdout.write(f"Done in {region.summary['seconds']:.1f} s.")
+            self._train_impact_model()
         self.stdout.write(f"\nDemo logins (password for all: {DEMO_PASSWORD}):")
         for username, _org, role, _first, _last in STAFF:
             self.stdout.write(f"  {username:<14} {role}")
@@ -36,7 +37,42 @@ class Command(BaseCommand):
         when = schedule_next()
         self.stdout.write(f"\nThe coordination sweep runs nightly ({when:%Y-%m-%d %H:%M}) when `polku worker` runs; "
                           "now: polku sweep, polku worklist --user coordinator, polku gaps --user manager")
+        self.stdout.write("The impact model: polku impact models; retraining monthly with polku impact schedule.")
         if options["no_server"]:
             return
         self.stdout.write(f"\nPolku is at http://127.0.0.1:{options['port']}/  (Ctrl+C stops it)\n")
         call_command("runserver", f"127.0.0.1:{options['port']}", "--noreload", "--insecure")
+
+    def _train_impact_model(self) -> None:
+        """Train the employment-potential model and the segments on the demo region, so the client page, the
+        portal and the managers' /impact/ page have something to show. Too small a region is told, not fatal."""
+        import time
+
+        from django.db import transaction
+
+        from polku.impact.potential import TrainingError
+        from polku.impact.services import (
+            database_table,
+            default_reference_dates,
+            train_and_store,
+            train_segments_and_store,
+        )
+
+        started = time.monotonic()
+        self.stdout.write("Training the impact model (employment potential, segments, fairness audit)...")
+        dates = default_reference_dates(1)
+        if not dates:
+            return
+        with transaction.atomic():
+            table = database_table(dates, actor_name="polku demo (impact model)")
+        source = f"database ({len(dates)} reference dates {dates[0]}–{dates[-1]})"
+        try:
+            version, metrics = train_and_store(table, outcome="employed_12m", features=None, data_source=source,
+                                               trained_by="polku demo", members=3)
+            segments, _model = train_segments_and_store(table, data_source=source, trained_by="polku demo")
+        except (TrainingError, ValueError) as exc:
+            self.stdout.write(f"  not trained: {exc}")
+            return
+        self.stdout.write(f"  {version}: out-of-time AUC {metrics['test']['auc']:.3f}, calibration error "
+                          f"{metrics['test']['ece']:.3f}; {segments.metrics.get('k')} segments "
+                          f"({time.monotonic() - started:.0f} s)")
