@@ -134,8 +134,9 @@ def design_matrix(table: pd.DataFrame, features: Sequence[str], categories: dict
     x = pd.DataFrame(index=table.index)
     for column in features:
         if column in categories:
-            x[column] = pd.Categorical(table[column].astype("object").where(table[column].notna(), None),
-                                       categories=categories[column])
+            values = table[column].astype("object")
+            known = values.notna() & values.astype(str).isin(categories[column])
+            x[column] = pd.Categorical(values.astype(str).where(known, None), categories=categories[column])
         else:
             x[column] = pd.to_numeric(table[column], errors="coerce").astype(float)
     return x

@@ -313,7 +313,7 @@ def rows_at(src: Sources, day_date: dt.date, observed_until: dt.date, key: bytes
 
     periods = src.periods[src.periods["client"].isin(idx) & (src.periods["start"] <= d)]
     now = _status_at(periods, d).reindex(idx)
-    status = now["status"].fillna("unknown").to_numpy(dtype=object)
+    status = now["status"].astype(object).where(now["status"].notna(), "unknown").to_numpy(dtype=object)
     out["status_now"] = status
     out["employed_now"] = (status == "employed_open_market").astype(int)
     out["unemployed_days_now"] = np.where(status == "unemployed", d - now["start"].fillna(d).to_numpy() + 1, 0)
