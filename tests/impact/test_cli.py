@@ -50,12 +50,14 @@ def test_an_analysts_csv_trains_and_scores(analyst_csv: Path, tmp_path: Path) ->
     second = json.loads(_run("train", "--data", str(parquet), "--members", "0", "--format", "json"))
     assert second["data_hash"] == printed["data_hash"] and second["version"] == 2
     out = tmp_path / "scores.csv"
-    text = _run("score", "--data", str(analyst_csv), "--out", str(out))
+    text = _run("score", "--data", str(analyst_csv), "--out", str(out), "--interval")
     scores = pd.read_csv(out)
     source = pd.read_csv(analyst_csv)
     assert len(scores) == len(source) and "rows/s" in text
     assert list(scores["person"]) == list(source["person"])
     assert scores["probability"].between(0, 1).all() and scores["probability"].nunique() > 50
+    assert (scores["probability_low"] <= scores["probability"]).all()
+    assert (scores["probability"] <= scores["probability_high"]).all()
 
 
 def test_any_table_with_named_columns(tmp_path: Path) -> None:
@@ -74,7 +76,8 @@ def test_any_table_with_named_columns(tmp_path: Path) -> None:
     assert printed["metrics"]["test"]["auc"] > 0.682  # the truth's own AUC is about 0.77
     out = tmp_path / "s.parquet"
     _run("score", "--data", str(path), "--out", str(out), "--outcome", "found_work")
-    assert len(pd.read_parquet(out)) == n
+    written = pd.read_parquet(out)
+    assert len(written) == n and list(written.columns) == ["person", "probability"]
 
 
 @pytest.mark.parametrize(

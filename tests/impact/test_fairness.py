@@ -19,7 +19,7 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from sklearn.metrics import roc_auc_score
 
-from polku.impact import fairness as F  # noqa: N812
+from polku.impact import fairness as F
 from polku.impact.models import FairnessReport, ModelKind, ModelVersion
 
 

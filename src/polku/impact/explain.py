@@ -15,8 +15,7 @@ import numpy as np
 import pandas as pd
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 
 from polku.core.choices import DataCategory
 
@@ -160,12 +159,12 @@ def label(feature: str) -> str:
 
 
 def _duration(days: float) -> str:
-    days = int(round(days))
+    days = round(days)
     if days >= 365:
         years = days / 365.25
         return _("%(years).1f years") % {"years": years}
     if days >= 60:
-        months = int(round(days / 30.44))
+        months = round(days / 30.44)
         return ngettext("%(count)d month", "%(count)d months", months) % {"count": months}
     return ngettext("%(count)d day", "%(count)d days", days) % {"count": days}
 
@@ -179,7 +178,7 @@ def value_text(feature: str, value: Any) -> str:
         return str(found) if found is not None else value
     number = float(value)
     if feature.startswith("barrier_") and feature != "barrier_areas_2plus":
-        return str(_BARRIER_SCALE.get(int(round(number)), int(round(number))))
+        return str(_BARRIER_SCALE.get(round(number), round(number)))
     if "days" in feature and feature not in {"subsidy_days", "benefit_days"}:
         return _duration(number)
     if feature == "employed_now":

@@ -63,6 +63,9 @@ class FairnessReport(models.Model):
         verbose_name_plural = _("fairness reports")
         ordering = ["-created_at", "-id"]
 
+    def __str__(self) -> str:
+        return f"{self.model_version} {self.created_at:%Y-%m-%d %H:%M}"
+
 
 class OverrideDirection(models.TextChoices):
     TOO_HIGH = "too_high", _("The estimate is too high")
@@ -92,3 +95,6 @@ class EstimateOverride(models.Model):
         verbose_name_plural = _("disagreements with estimates")
         ordering = ["-recorded_at", "-id"]
         indexes = [models.Index(fields=["client", "recorded_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.client_id} {self.direction} {self.recorded_at:%Y-%m-%d}"

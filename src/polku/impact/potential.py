@@ -131,15 +131,20 @@ class PotentialModel:
 
 
 def design_matrix(table: pd.DataFrame, features: Sequence[str], categories: dict[str, list[str]]) -> pd.DataFrame:
-    x = pd.DataFrame(index=table.index)
+    """The model's input: numbers as floats, categories as pandas categoricals with the training's categories (a
+    value the model never saw counts as missing). Built column by column in NumPy (a million rows in about a
+    second)."""
+    columns: dict[str, Any] = {}
     for column in features:
+        values = table[column]
         if column in categories:
-            values = table[column].astype("object")
-            known = values.notna() & values.astype(str).isin(categories[column])
-            x[column] = pd.Categorical(values.astype(str).where(known, None), categories=categories[column])
+            codes = pd.Index(categories[column]).get_indexer(values.astype(object).to_numpy())
+            columns[column] = pd.Categorical.from_codes(codes, categories=categories[column])
+        elif pd.api.types.is_numeric_dtype(values):
+            columns[column] = values.to_numpy(dtype=float, na_value=np.nan)
         else:
-            x[column] = pd.to_numeric(table[column], errors="coerce").astype(float)
-    return x
+            columns[column] = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    return pd.DataFrame(columns, index=table.index)
 
 
 def _clip(p: np.ndarray) -> np.ndarray:
@@ -177,7 +182,8 @@ def out_of_time_split(labelled: pd.DataFrame, outcome: str, test_from: dt.date |
     """Test on the latest cohort; train only on rows whose outcome was known when the test cohort began."""
     horizon = HORIZONS.get(outcome, 12)
     if "reference_date" not in labelled.columns:
-        persons = labelled["person"] if "person" in labelled.columns else pd.Series(labelled.index, index=labelled.index)
+        persons = (labelled["person"] if "person" in labelled.columns
+                   else pd.Series(labelled.index, index=labelled.index))
         unique = np.sort(persons.unique())
         rng = np.random.default_rng(0)
         test_persons = set(rng.choice(unique, size=max(1, int(len(unique) * TEST_SHARE)), replace=False))
@@ -199,10 +205,7 @@ def _validation_cut(rows: pd.DataFrame, seed: int = 0) -> np.ndarray:
     """True for the rows of a fifth of the persons (early stopping and calibration). Whole persons are held out:
     the table has a row per person and reference date, and rows of a person the model trained on would reward it
     for memorising people rather than learning patterns."""
-    if "person" in rows.columns:
-        persons = rows["person"].astype(str).to_numpy()
-    else:
-        persons = np.arange(len(rows)).astype(str)
+    persons = rows["person"].astype(str).to_numpy() if "person" in rows.columns else np.arange(len(rows)).astype(str)
     unique, codes = np.unique(persons, return_inverse=True)
     rng = np.random.default_rng(seed + 7)
     held = rng.random(len(unique)) < VALIDATION_SHARE

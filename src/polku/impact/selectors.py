@@ -71,7 +71,7 @@ class ClientEstimate:
 
     @property
     def percent(self) -> int:
-        return int(round(self.probability * 100))
+        return round(self.probability * 100)
 
     @property
     def interval_text(self) -> str:

@@ -48,7 +48,7 @@ def read_table(path: Path) -> pd.DataFrame:
             raise DataError(_("The file must be .csv or .parquet: %(path)s") % {"path": path})
     except DataError:
         raise
-    except Exception as exc:  # noqa: BLE001 - pandas and pyarrow raise many kinds; the message says which
+    except Exception as exc:
         raise DataError(_("Cannot read %(path)s: %(error)s") % {"path": path, "error": exc}) from exc
     if not len(table):
         raise DataError(_("The table %(path)s has no rows.") % {"path": path})
@@ -199,10 +199,10 @@ def _json_ready(value: Any) -> Any:
     return value
 
 
-def score(table: pd.DataFrame, version: ModelVersion) -> pd.DataFrame:
-    """One probability per row (with its 90 % interval), in the table's order."""
+def score(table: pd.DataFrame, version: ModelVersion, *, interval: bool = False) -> pd.DataFrame:
+    """One probability per row (with ``interval`` also its 90 % interval), in the table's order."""
     model: PotentialModel = registry.load_model(version)
-    return model.predict(table)
+    return model.predict(table, interval=interval)
 
 
 @client_data_service

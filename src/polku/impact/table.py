@@ -66,7 +66,8 @@ def _instrument_columns() -> dict[str, tuple[str, str]]:
     out: dict[str, tuple[str, str]] = {}
     for code in SCORED_INSTRUMENTS:
         slug = code.replace("-", "_")
-        out[f"{slug}_latest"] = ("number", f"total score of the latest '{code}' assessment on or before D (empty: none)")
+        out[f"{slug}_latest"] = ("number",
+                                 f"total score of the latest '{code}' assessment on or before D (empty: none)")
         out[f"{slug}_previous"] = ("number", f"total score of the '{code}' assessment before the latest (empty: none)")
         out[f"{slug}_days_since"] = ("integer", f"days from the latest '{code}' assessment to D (empty: none)")
         out[f"{slug}_first"] = ("number", f"total score of the first '{code}' assessment (empty: none)")
@@ -168,7 +169,7 @@ class Sources:
 
 
 def _frame(rows: Sequence[tuple[Any, ...]], names: Sequence[str], dates: dict[str, int]) -> pd.DataFrame:
-    columns = list(zip(*rows, strict=True)) if rows else [[] for _ in names]
+    columns: list[Sequence[Any]] = list(zip(*rows, strict=True)) if rows else [() for _ in names]
     data: dict[str, Any] = {}
     for name, values in zip(names, columns, strict=True):
         data[name] = _days(values, dates[name]) if name in dates else np.asarray(values)
