@@ -647,7 +647,8 @@ def report_markdown(result: dict[str, Any], *, model_label: str) -> str:
     disagreements, and what the model is for."""
     overall = result["overall"]
     k, least = result["small_cell_threshold"], result["min_cell"]
-    out = [f"# {_('Fairness audit: %(model)s') % {'model': model_label}}", ""]
+    title = _("Fairness audit: %(model)s") % {"model": model_label}
+    out = ["# " + title, ""]
     threshold_rule = (_("the share of clients with the outcome among the audited rows, so a client counts as "
                         "selected when the estimate is above average")
                       if result["threshold_rule"] == "base_rate" else _("set for this audit"))
@@ -670,7 +671,7 @@ def report_markdown(result: dict[str, Any], *, model_label: str) -> str:
         f"- {_('False positive rate')}: {_num(overall['fpr'])}",
         f"- {_('Selection rate')}: {_num(overall['selection_rate'])}",
         "",
-        f"## {_('Calibration target')}",
+        "## " + _("Calibration target"),
         "",
     ]
     target = result["target"]
@@ -724,7 +725,7 @@ def report_markdown(result: dict[str, Any], *, model_label: str) -> str:
                     % {"count": grouping["suppressed_cells"]}]
         out.append("")
 
-    out += [f"## {_('Small groups')}", "",
+    out += ["## " + _("Small groups"), "",
             _("A group's figures are shown only when at least %(least)s clients are behind them, and a count below "
               "%(k)s is never shown. When hiding one group would let it be worked out from the totals, another "
               "group is hidden as well. Hidden figures are marked “–” and are left out of the largest differences "
@@ -757,7 +758,7 @@ def report_markdown(result: dict[str, Any], *, model_label: str) -> str:
                 out.append("| " + " | ".join(values) + " |")
             out.append("")
 
-    out += [f"## {_('What the model is for')}", "",
+    out += ["## " + _("What the model is for"), "",
             _("The estimate is decision support. It describes how often clients in similar situations have found "
               "work, not what this client will do, and it decides nothing: the professional and the client "
               "decide together, and the professional can record a disagreement with the estimate."), ""]

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.utils import translation
@@ -198,16 +199,20 @@ class Command(BaseCommand):
                                                   user=operator(opts.get("user")),
                                                   max_segments=opts["max_segments"], progress=progress)
         summary = segments.segment_summary(model, table)
+        threshold = int(settings.POLKU["SMALL_CELL_THRESHOLD"])
         if opts["format"] == "json":
             self.stdout.write(json.dumps({"version": version.version, "metrics": version.metrics,
                                           "segments": summary}, indent=2, default=str, ensure_ascii=False))
             return
         self.stdout.write(_("Stored %(model)s: %(k)d segments chosen by BIC, stability across seeds (adjusted Rand "
                             "index) %(ari).2f.") % {"model": version, "k": model.k, "ari": model.stability_ari})
+        employed = _("employed at 12 months")
         for row in summary:
-            self.stdout.write(f"  {row.get('segment')}. {row.get('title')} — n {row.get('n')}, "
-                              f"{_('employed at 12 months')} {_f(row.get('employed_12m'))}")
-            self.stdout.write(f"     {row.get('summary')}")
+            text = row["description"]
+            size = row["n"] if row["n"] is not None else _("fewer than %(k)d") % {"k": threshold}
+            self.stdout.write(f"  {row['segment']}. {text['title']} — n {size}, "
+                              f"{employed} {_f(row['employed_12m_rate'])}")
+            self.stdout.write(f"     {text['summary']}")
 
     def _fairness(self, opts: dict[str, Any]) -> None:
         from polku.impact import registry
