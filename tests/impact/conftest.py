@@ -26,6 +26,20 @@ class _Rollback(Exception):
     pass
 
 
+def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
+    """Tests marked ``model_metrics`` measure the models on tables in memory: they do not touch the database, so
+    they run once, in the SQLite run, and are skipped in the PostgreSQL run (whose table, registry, command and
+    page tests cover what depends on the database)."""
+    from django.conf import settings
+
+    if "postgresql" not in settings.DATABASES["default"]["ENGINE"]:
+        return
+    skip = pytest.mark.skip(reason="database-independent model metrics run once, in the SQLite run")
+    for item in items:
+        if item.get_closest_marker("model_metrics") is not None:
+            item.add_marker(skip)
+
+
 @dataclass
 class ImpactRegion:
     """The analysis table (monthly reference dates, with ``client_id``) and the generator's truth."""

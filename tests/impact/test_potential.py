@@ -39,6 +39,7 @@ def _test_rows_with_truth(region: Any, metrics: dict[str, Any], table: pd.DataFr
     return rows.merge(truth, on=["person", "reference_date"], how="inner")
 
 
+@pytest.mark.model_metrics
 def test_out_of_time_auc_near_the_ceiling(impact_region: Any, trained: Any) -> None:
     """The Bayes-optimal AUC uses the true probabilities, which know each client's latent segment (never recorded).
     The model cannot know it, so it stays below; measured gap about 0.035. With the latent baseline given as a
@@ -62,6 +63,7 @@ def test_out_of_time_auc_near_the_ceiling(impact_region: Any, trained: Any) -> N
     assert roc_auc_score(oracle_rows[OUTCOME], oracle_rows["p_employed_12m"]) - oracle_auc < 0.015
 
 
+@pytest.mark.model_metrics
 def test_calibrated_overall_and_by_group(impact_region: Any, trained: Any) -> None:
     """On this small region calibration is measured against what the true probabilities themselves show on the
     same rows (sampling noise: a group of a few hundred persons cannot show an ECE of 0.02 even with the truth):
@@ -84,6 +86,7 @@ def test_calibrated_overall_and_by_group(impact_region: Any, trained: Any) -> No
             assert model_ece <= max(0.02, truth_ece + 0.015), (column, value, model_ece, truth_ece)
 
 
+@pytest.mark.model_metrics
 def test_never_trained_on_the_test_cohort(trained: Any) -> None:
     _table, _model, metrics, _evaluation = trained
     test_from = dt.date.fromisoformat(metrics["test_from"])
@@ -94,6 +97,7 @@ def test_never_trained_on_the_test_cohort(trained: Any) -> None:
     assert metrics["validation"] == "out_of_time"
 
 
+@pytest.mark.model_metrics
 def test_outcomes_are_never_features(trained: Any) -> None:
     table = trained[0]
     with pytest.raises(PM.TrainingError, match="outcome"):
@@ -102,6 +106,7 @@ def test_outcomes_are_never_features(trained: Any) -> None:
                                                    "reference_date", "cohort"}
 
 
+@pytest.mark.model_metrics
 def test_reasons_add_up_to_the_estimate(trained: Any) -> None:
     """TreeSHAP is exact: the contributions and the base value add up to the model's log-odds."""
     table, model, _metrics, _evaluation = trained
@@ -114,6 +119,7 @@ def test_reasons_add_up_to_the_estimate(trained: Any) -> None:
     assert low.mean() < 0 < high.mean()
 
 
+@pytest.mark.model_metrics
 def test_intervals_surround_the_estimate(trained: Any) -> None:
     table, model, _metrics, _evaluation = trained
     predicted = model.predict(table.sample(500, random_state=2))
@@ -123,6 +129,7 @@ def test_intervals_surround_the_estimate(trained: Any) -> None:
     assert (width > 0).mean() > 0.9 and width.median() < 0.2
 
 
+@pytest.mark.model_metrics
 def test_a_broken_outcome_is_refused(trained: Any) -> None:
     table = trained[0].copy()
     table["employed_12m"] = table["employed_12m"].replace({1.0: 2.0})

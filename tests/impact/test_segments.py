@@ -18,7 +18,7 @@ from sklearn.metrics import adjusted_rand_score
 
 from polku.impact import segments as seg
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.model_metrics]
 
 #: Issue 7's target for recovering the generator's segments.
 TARGET_ARI = 0.6
