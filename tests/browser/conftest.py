@@ -85,14 +85,21 @@ def region(django_db_setup: Any, django_db_blocker: Any) -> Any:
         return load_demo_region(clients=DEMO_CLIENTS, seed=7)
 
 
-@pytest.fixture(scope="session")
-def impact_models(region: Any, django_db_blocker: Any) -> Any:
-    """The impact model trained on the seeded region (``polku impact train`` and, once ``polku.impact.segments``
-    is there, ``polku impact segments``), once, for the tests of the pages that show it. Returns the potential
-    model's version. A failure to train is an error that says so, never a page test failing for another reason."""
+@pytest.fixture(scope="module")
+def impact_models(region: Any, django_db_blocker: Any) -> Iterator[Any]:
+    """The impact model trained on the seeded region (``polku impact train`` and ``polku impact segments``), for
+    the tests of the pages that show it; removed again after the module, so that the other modules' thousands of
+    client-page requests (the access-policy table) do not each compute an estimate. Yields the potential model's
+    version. A failure to train is an error that says so, never a page test failing for another reason."""
     from django.utils import timezone
 
-    from polku.impact.services import database_table, default_reference_dates, train_and_store
+    from polku.impact.models import ModelVersion
+    from polku.impact.services import (
+        database_table,
+        default_reference_dates,
+        train_and_store,
+        train_segments_and_store,
+    )
 
     with django_db_blocker.unblock():
         today = timezone.localdate()
@@ -101,20 +108,17 @@ def impact_models(region: Any, django_db_blocker: Any) -> Any:
                                    actor_name="browser tests")
             version, _metrics = train_and_store(table, outcome="employed_12m", features=None,
                                                 data_source="browser tests", trained_by="browser tests", members=2)
-        except Exception as exc:  # any failure here means the impact pages cannot be checked
-            raise RuntimeError(f"could not train the impact model on the demo region: {exc!r}") from exc
-        try:
-            from polku.impact import segments  # noqa: F401
-        except ImportError:
-            return version
-        from polku.impact.services import train_segments_and_store
-
-        try:
             train_segments_and_store(table, data_source="browser tests", trained_by="browser tests", max_segments=4,
                                      seeds=(0,))
-        except Exception as exc:
-            raise RuntimeError(f"could not fit the client segments on the demo region: {exc!r}") from exc
-        return version
+        except Exception as exc:  # any failure here means the impact pages cannot be checked
+            raise RuntimeError(f"could not train the impact model on the demo region: {exc!r}") from exc
+    yield version
+    with django_db_blocker.unblock():
+        from polku.impact.models import EstimateOverride, FairnessReport
+
+        EstimateOverride.objects.all().delete()
+        FairnessReport.objects.all().delete()
+        ModelVersion.objects.all().delete()
 
 
 @pytest.fixture(scope="session")
