@@ -48,6 +48,7 @@ from sklearn.metrics import brier_score_loss, roc_auc_score
 
 from polku.core.dates import add_months
 
+from .fairness import expected_calibration_error
 from .table import KEY_COLUMNS, OUTCOMES
 
 HORIZONS = {"employed_6m": 6, "employed_12m": 12}
@@ -98,7 +99,6 @@ class PotentialModel:
     calibrator: Any
     members: list[tuple[lgb.Booster, Any]] = field(default_factory=list)
     threshold: float = 0.5
-    base_value: float = 0.0
 
     def design(self, table: pd.DataFrame) -> pd.DataFrame:
         missing = [c for c in self.features if c not in table.columns]
@@ -157,13 +157,6 @@ def _logit(p: np.ndarray) -> np.ndarray:
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1 / (1 + np.exp(-x))
-
-
-def expected_calibration_error(y: np.ndarray, p: np.ndarray, bins: int = 10) -> float:
-    """Mean |observed rate − mean prediction| over ten equal-width probability bins, weighted by bin size."""
-    from .fairness import expected_calibration_error as ece
-
-    return float(ece(np.asarray(y), np.asarray(p), bins=bins))
 
 
 def _dates(table: pd.DataFrame) -> pd.Series:
@@ -272,7 +265,7 @@ def _metrics(y: np.ndarray, p: np.ndarray) -> dict[str, Any]:
         "base_rate": float(np.mean(y)) if len(y) else None,
         "mean_predicted": float(np.mean(p)) if len(p) else None,
         "auc": float(roc_auc_score(y, p)) if both else None,
-        "ece": expected_calibration_error(y, p) if len(y) else None,
+        "ece": float(expected_calibration_error(y, p)) if len(y) else None,
         "brier": float(brier_score_loss(y, p)) if len(y) else None,
     }
 

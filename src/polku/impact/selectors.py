@@ -16,10 +16,10 @@ from django.utils.translation import gettext as _
 
 from polku.access.policy import authorize, client_of, decide, staff_of
 from polku.audit.models import AccessAction
+from polku.coordination.selectors import AGGREGATE_ROLES
 from polku.core.choices import DataCategory
 from polku.core.dates import add_months
 from polku.core.errors import AccessDenied
-from polku.organisations.models import StaffRole
 
 from . import registry
 from .explain import Reason, reasons
@@ -30,7 +30,6 @@ logger = logging.getLogger(__name__)
 
 #: The outcome the client page shows.
 PAGE_OUTCOME = "employed_12m"
-AGGREGATE_ROLES = frozenset({StaffRole.MANAGER, StaffRole.ADMINISTRATOR})
 #: The trajectory's step between reference dates.
 TRAJECTORY_STEP_MONTHS = 3
 
@@ -237,11 +236,6 @@ def impact_overview(*, actor: Any) -> ImpactOverview:
         fairness = FairnessReport.objects.filter(model_version=potential).first()
     versions = list(ModelVersion.objects.defer("artifact").order_by("-created_at", "-id")[:20])
     return ImpactOverview(potential, registry.latest(ModelKind.SEGMENTS), fairness, versions)
-
-
-def history_dates(first: dt.date, last: dt.date, step_months: int) -> list[dt.date]:
-    """Reference dates for training from the database: month ends every ``step_months`` months from ``first``."""
-    return month_ends(first, last, step_months)
 
 
 def training_window(observed_until: dt.date) -> tuple[dt.date, dt.date] | None:
