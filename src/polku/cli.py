@@ -43,6 +43,9 @@ Commands:
   impact train|score|segments|fairness|models|schedule
                         the impact model: employment potential (validated out of time), client segments,
                         the fairness audit, the model registry, periodic retraining (docs/impact.md)
+  contracts define|list|compute|show
+                        outcome-based contracts: define one, compute and store what it owes with the
+                        evidence (docs/contracts.md)
   help [COMMAND]        help on a command
   Any other Django management command (check, shell, dbshell, makemigrations, ...) is passed through.
 

@@ -49,11 +49,11 @@ from sklearn.metrics import brier_score_loss, roc_auc_score
 from polku.core.dates import add_months
 
 from .fairness import expected_calibration_error
-from .table import KEY_COLUMNS, OUTCOMES
+from .table import KEY_COLUMNS, OUTCOMES, TREATMENTS
 
 HORIZONS = {"employed_6m": 6, "employed_12m": 12}
 #: Never features unless named explicitly: keys, outcomes, internal ids, protected attributes, municipality.
-NOT_FEATURES = (*KEY_COLUMNS, *OUTCOMES, "client_id", "probability", "probability_low", "probability_high")
+NOT_FEATURES = (*KEY_COLUMNS, *OUTCOMES, *TREATMENTS, "client_id", "probability", "probability_low", "probability_high")
 #: Not features by default (see the module's docstring on group attributes).
 NOT_DEFAULT = ("gender", "third_country_national", "municipality_code")
 TEST_SHARE = 0.2
@@ -295,6 +295,8 @@ def train_potential(
         raise TrainingError(f"no such columns: {', '.join(unknown)}")
     if outcome in chosen or any(c in OUTCOMES for c in chosen):
         raise TrainingError("an outcome cannot be a feature")
+    if any(c in TREATMENTS for c in chosen):
+        raise TrainingError("a later treatment cannot be a feature")
     if not chosen:
         raise TrainingError("no feature columns")
     labelled = table[table[outcome].notna()]

@@ -231,3 +231,54 @@ def record_override(*, actor: Any, client_id: int, direction: str, reason: str) 
     return EstimateOverride.objects.create(client_id=client_id, model_version=version, estimate=probability,
                                            direction=direction, reason=text, recorded_by=actor,
                                            organisation_id=staff.organisation_id)
+
+
+# --- causal effects (issue 8) -----------------------------------------------------------------------------------
+
+#: The entry landmark of ``effects_table``: a client's first reference date falls within this many days of the
+#: start of the joint service.
+ENTRY_DAYS = 31
+
+
+def effects_table(*, observed_until: dt.date | None = None, user: Any = None,
+                  progress: Callable[[int, int], None] | None = None) -> tuple[pd.DataFrame, list[str]]:
+    """The rows and covariates of the database's effect estimate: each client at the first month end of the joint
+    service (not employed then), the service class started in the next 91 days (``service_started_3m``: the
+    treatment, ``none`` if none) and employment 12 months later; the covariates are the client's situation on that
+    day (the potential model's default features). Adds ``segment`` when a segment model is stored, for ``--by``.
+    Reads are logged like every analysis-table build."""
+    from .potential import default_features
+    from .selectors import usable_latest
+    from .table import OUTCOMES
+
+    until = observed_until or timezone.localdate()
+    dates = default_reference_dates(1, until)
+    table = database_table(dates, observed_until=until, actor_name="polku impact effects", user=user,
+                           progress=progress) if dates else pd.DataFrame()
+    if not len(table):
+        raise DataError(_("The database has no joint-service episodes to learn from."))
+    rows = table[(table["days_in_service"] < ENTRY_DAYS) & (table["employed_now"] == 0)
+                 & table["service_started_3m"].notna() & table["employed_12m"].notna()].copy()
+    if not len(rows):
+        raise DataError(_("No client's first 12 months in the joint service are observed yet."))
+    covariates = [c for c in default_features(rows) if c not in OUTCOMES]
+    found = usable_latest(ModelKind.SEGMENTS)
+    if found is not None:
+        from . import segments
+
+        rows["segment"] = segments.assign(found[1], rows)["segment"].astype(str)
+    return rows.reset_index(drop=True), covariates
+
+
+def store_effects(table: pd.DataFrame, report: Any, *, data_source: str, user: Any = None,
+                  costs: list[dict[str, Any]] | None = None) -> Any:
+    """Store an effect estimate's aggregates (never a row) for the What works page."""
+    from .models import EffectRun
+
+    results = report.results()
+    results["costs"] = costs or []
+    return EffectRun.objects.create(
+        created_by=user if getattr(user, "pk", None) else None, data_source=data_source[:300],
+        data_hash=registry.data_hash(table), rows=report.rows, treatment=report.treatment, outcome=report.outcome,
+        control_level=report.control_level, settings=report.settings.as_dict(), results=_json_ready(results),
+    )

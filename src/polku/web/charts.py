@@ -274,3 +274,179 @@ def bar_chart(categories: Sequence[str], series: Sequence[BarSeries], *, key: st
     out.append("</g></svg>")
     return Chart(key=key, title=title, svg=mark_safe("".join(out)), summary=summary,  # noqa: S308 - escaped above
                  columns=columns, rows=rows)
+
+
+# Forest plots: one row per category (e.g. a service), in it one horizontal interval per series (e.g. ATT and ATE)
+# with a marker at the estimate; series differ by colour, dash pattern and marker shape (1.4.1), and a solid line
+# marks zero (no effect).
+FOREST_ROW = 16
+FOREST_LABEL_CHARS = 42
+
+
+@dataclass(frozen=True)
+class Interval:
+    """An estimate with its interval (in the data's own units; ``forest_plot`` multiplies them by ``scale``)."""
+
+    estimate: float
+    low: float
+    high: float
+
+
+@dataclass(frozen=True)
+class ForestSeries:
+    """One kind of interval: its value for each category, in the categories' order (None: none, e.g. hidden)."""
+
+    name: str
+    values: Sequence[Interval | None]
+
+
+def _signed(value: float, places: int) -> str:
+    text = _decimal(value, places)
+    if round(value, places) > 0:
+        return "+" + text
+    return text.replace("-", "\u2212")
+
+
+def _nice_step(span: float) -> float:
+    """A round tick step that gives at most about six ticks over ``span``."""
+    for magnitude in (0.01, 0.1, 1.0, 10.0, 100.0, 1000.0, 10000.0):
+        for base in (1.0, 2.0, 2.5, 5.0):
+            step = base * magnitude
+            if span / step <= 6:
+                return step
+    return span / 5 or 1.0
+
+
+def _forest_summary(categories: Sequence[str], series: Sequence[ForestSeries], places: int, scale: float,
+                    unit: str) -> str:
+    parts = []
+    for one in series:
+        shown = [(category, value) for category, value in zip(categories, one.values, strict=True)
+                 if value is not None]
+        if not shown:
+            continue
+        above = sum(1 for _category, value in shown if value.low > 0)
+        below = sum(1 for _category, value in shown if value.high < 0)
+        top_category, top = max(shown, key=lambda cv: cv[1].estimate)
+        parts.append(_("%(name)s: the interval is above zero for %(above)s of %(count)s, below zero for %(below)s "
+                       "and includes zero for %(across)s. Largest: %(category)s, %(value)s (%(low)s to %(high)s).")
+                     % {"name": one.name, "above": above, "count": len(shown), "below": below,
+                        "across": len(shown) - above - below, "category": top_category,
+                        "value": f"{_signed(top.estimate * scale, places)} {unit}".strip(),
+                        "low": _signed(top.low * scale, places), "high": _signed(top.high * scale, places)})
+    return " ".join(parts) if parts else _("No figures to show.")
+
+
+def _short(label: str, limit: int = FOREST_LABEL_CHARS) -> str:
+    return label if len(label) <= limit else label[:limit - 1].rstrip() + "…"
+
+
+def forest_plot(categories: Sequence[str], series: Sequence[ForestSeries], *, key: str, title: str, x_label: str,
+                scale: float = 1.0, decimals: int = 1, unit: str = "", category_label: str = "",
+                note: str = "") -> Chart:
+    """A forest plot: for each category a row with one horizontal interval per series (a line from ``low`` to
+    ``high`` with a marker at ``estimate``), a solid line at zero, values multiplied by ``scale`` (e.g. 100 to show
+    a probability difference in percentage points, named by ``unit``).
+
+    Like :func:`bar_chart` it returns a :class:`Chart`: SVG with a title and a description, a text summary (how
+    many intervals lie above zero, below zero or across it, and the largest estimate) and the figures as a table
+    (the estimate and the interval of each series). A missing value draws a dash and shows "–" in the table;
+    labels longer than about 40 characters are shortened in the drawing only."""
+    columns = [category_label or _("Group")]
+    for one in series:
+        columns += [one.name, _("%(name)s, 95 %% interval") % {"name": one.name}]
+    rows = []
+    for i, category in enumerate(categories):
+        row = [category]
+        for one in series:
+            value = one.values[i]
+            if value is None:
+                row += ["–", "–"]
+            else:
+                row += [_signed(value.estimate * scale, decimals),
+                        _("%(low)s to %(high)s") % {"low": _signed(value.low * scale, decimals),
+                                                    "high": _signed(value.high * scale, decimals)}]
+        rows.append(row)
+    summary = _forest_summary(categories, series, decimals, scale, unit)
+    if note:
+        summary = f"{summary} {note}"
+    values = [v for one in series for v in one.values if v is not None]
+    if not categories or not series or not values:
+        return Chart(key=key, title=title, svg=mark_safe(""), summary=summary, columns=columns, rows=[])
+    low = min(0.0, *(v.low * scale for v in values))
+    high = max(0.0, *(v.high * scale for v in values))
+    step = _nice_step((high - low) or 1.0)
+    x_min = step * (low // step)
+    x_max = -step * ((-high) // step)
+    if x_max - x_min < step:
+        x_max = x_min + step
+    labels = [_short(category) for category in categories]
+    left = min(max(7 * max(len(label) for label in labels) + 16, 120), 320)
+    right = 24
+    band = FOREST_ROW * len(series) + 12
+    top = 16
+    plot_h = band * len(categories)
+    legend_h = 20 * len(series)
+    height = top + plot_h + 44 + legend_h
+    width = max(WIDTH, left + right + 320)
+    plot_w = width - left - right
+
+    def x_of(value: float) -> float:
+        return left + plot_w * (min(max(value, x_min), x_max) - x_min) / (x_max - x_min)
+
+    out = [f'<svg viewBox="0 0 {width} {height}" role="img" aria-labelledby="{key}-title {key}-desc" '
+           f'xmlns="http://www.w3.org/2000/svg" focusable="false">',
+           f'<title id="{key}-title">{escape(title)}</title><desc id="{key}-desc">{escape(summary)}</desc>',
+           '<g font-size="12" fill="#1a1a1a">']
+    axis_y = top + plot_h
+    # every other row shaded, under everything else
+    out.extend(f'<rect x="{left}" y="{top + band * i}" width="{plot_w}" height="{band}" fill="#f2f2f2"/>'
+               for i in range(1, len(categories), 2))
+    ticks = round((x_max - x_min) / step)
+    tick_places = 0 if float(step).is_integer() else (1 if float(step * 10).is_integer() else 2)
+    for index in range(ticks + 1):
+        tick = x_min + step * index
+        x = x_of(tick)
+        if abs(tick) > 1e-9:
+            out.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top}" y2="{axis_y}" stroke="#767676" '
+                       f'stroke-width="1" stroke-dasharray="1 3"/>')
+        out.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{axis_y}" y2="{axis_y + 5}" stroke="#1a1a1a"/>')
+        out.append(f'<text x="{x:.1f}" y="{axis_y + 18}" text-anchor="middle">'
+                   f'{escape(_signed(tick, tick_places) if abs(tick) > 1e-9 else "0")}</text>')
+    out.append(f'<line x1="{left}" x2="{width - right}" y1="{axis_y}" y2="{axis_y}" stroke="#1a1a1a"/>')
+    zero = x_of(0.0)
+    out.append(f'<line x1="{zero:.1f}" x2="{zero:.1f}" y1="{top - 6}" y2="{axis_y}" stroke="#1a1a1a" '
+               f'stroke-width="2"/>')
+    out.append(f'<text x="{left + plot_w / 2:.1f}" y="{axis_y + 36}" text-anchor="middle">{escape(x_label)}</text>')
+    styles = list(itertools.islice(zip(itertools.cycle(COLOURS), itertools.cycle(DASHES), itertools.cycle(MARKERS),
+                                       strict=False), len(series)))
+    for i, label in enumerate(labels):
+        y0 = top + band * i
+        out.append(f'<text x="{left - 8}" y="{y0 + band / 2 + 4:.1f}" text-anchor="end">{escape(label)}</text>')
+        for j, one in enumerate(series):
+            colour, dash, shape = styles[j]
+            y = y0 + 6 + FOREST_ROW * j + FOREST_ROW / 2
+            value = one.values[i]
+            if value is None:
+                out.append(f'<text x="{zero + 6:.1f}" y="{y + 4:.1f}">–</text>')
+                continue
+            x1, x2 = x_of(value.low * scale), x_of(value.high * scale)
+            dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
+            out.append(f'<line x1="{x1:.1f}" x2="{x2:.1f}" y1="{y:.1f}" y2="{y:.1f}" stroke="{colour}" '
+                       f'stroke-width="2.5"{dash_attr}/>')
+            for end in (x1, x2):
+                out.append(f'<line x1="{end:.1f}" x2="{end:.1f}" y1="{y - 4:.1f}" y2="{y + 4:.1f}" '
+                           f'stroke="{colour}" stroke-width="2"/>')
+            out.append(_marker(shape, x_of(value.estimate * scale), y, colour))
+    legend_y = axis_y + 44
+    for j, one in enumerate(series):
+        colour, dash, shape = styles[j]
+        y = legend_y + 20 * j + 6
+        dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
+        out.append(f'<line x1="{left}" x2="{left + 36}" y1="{y - 4}" y2="{y - 4}" stroke="{colour}" '
+                   f'stroke-width="2.5"{dash_attr}/>')
+        out.append(_marker(shape, left + 18, y - 4, colour))
+        out.append(f'<text x="{left + 44}" y="{y}">{escape(one.name)}</text>')
+    out.append("</g></svg>")
+    return Chart(key=key, title=title, svg=mark_safe("".join(out)), summary=summary,  # noqa: S308 - escaped above
+                 columns=columns, rows=rows)

@@ -6,6 +6,7 @@ from . import (
     assessment_views,
     catalogue_views,
     client_views,
+    effects_views,
     impact_views,
     plan_views,
     referral_views,
@@ -28,4 +29,5 @@ urlpatterns = [
     *catalogue_views.urlpatterns,
     *admin_views.urlpatterns,
     *impact_views.urlpatterns,
+    *effects_views.urlpatterns,
 ]

@@ -51,7 +51,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         commands = parser.add_subparsers(dest="what", required=True,
-                                         metavar="{train,score,segments,fairness,models,schedule}")
+                                         metavar="{train,score,segments,fairness,effects,models,schedule}")
 
         def data_options(p: CommandParser) -> None:
             p.add_argument("--data", type=Path, default=None, metavar="FILE",
@@ -98,6 +98,42 @@ class Command(BaseCommand):
         fairness.add_argument("--out", type=Path, default=None, metavar="REPORT.md")
         fairness.add_argument("--format", choices=["markdown", "json"], default="markdown")
         add_operator_arguments(fairness)
+
+        effects = commands.add_parser(
+            "effects", help="average causal effects of a treatment (each service) on an outcome, docs/effects.md")
+        source = effects.add_mutually_exclusive_group(required=True)
+        source.add_argument("--data", type=Path, default=None, metavar="FILE", help="any CSV or Parquet table")
+        source.add_argument("--from-db", action="store_true",
+                            help="the analysis table from the database: each client at the first month end of "
+                            "the joint service, treatment service_started_3m, outcome employed_12m")
+        effects.add_argument("--treatment", default=None, metavar="COL",
+                             help="treatment column: 0/1 or levels (default with --from-db: service_started_3m)")
+        effects.add_argument("--outcome", default=None, metavar="COL",
+                             help="outcome column, numeric (default with --from-db: employed_12m)")
+        effects.add_argument("--covariates", default=None, metavar="COL,COL,...",
+                             help="the confounders to adjust for (required with --data; default with --from-db: "
+                             "the client's situation at the reference date)")
+        effects.add_argument("--control", default=None, metavar="LEVEL",
+                             help="the comparison level of the treatment (default: 0/no for a binary one, 'none')")
+        effects.add_argument("--by", default=None, metavar="COL", help="also the effects within each value of COL")
+        effects.add_argument("--where", default=None, metavar="EXPRESSION",
+                             help="keep only the rows matching this pandas query, e.g. \"age >= 25\"")
+        effects.add_argument("--estimands", default="ATE,ATT", metavar="ATE,ATT")
+        effects.add_argument("--folds", type=int, default=5)
+        effects.add_argument("--repetitions", type=int, default=None,
+                             help="repeated cross-fitting with new splits (default 11 up to 50,000 rows, else 3)")
+        effects.add_argument("--alpha", type=float, default=0.05,
+                             help="overlap trimming threshold on the propensity (default 0.05)")
+        effects.add_argument("--seed", type=int, default=0)
+        effects.add_argument("--observed-until", default=None, metavar="DATE",
+                             help="with --from-db: the register data's last day (default: today)")
+        effects.add_argument("--policy", action="store_true",
+                             help="also learn an interpretable allocation rule (policy tree) and its value")
+        effects.add_argument("--policy-depth", type=int, default=2, metavar="D", help="the rule's depth (1–4)")
+        effects.add_argument("--store", action="store_true", help="store the results for the What works page")
+        effects.add_argument("--format", choices=["table", "json", "report"], default="table",
+                             help="table (default), json (a list of estimates) or report (every figure, JSON)")
+        add_operator_arguments(effects)
 
         models = commands.add_parser("models", help="list the stored model versions")
         models.add_argument("--format", choices=["table", "json"], default="table")
@@ -251,6 +287,111 @@ class Command(BaseCommand):
         else:
             self.stdout.write(report.text)
 
+    def _effects(self, opts: dict[str, Any]) -> None:
+        from polku.impact import effects as fx
+        from polku.impact.services import effects_table, read_table, store_effects
+
+        progress = Progress()
+        for option, low, high in (("folds", 2, 20), ("repetitions", 1, 50)):
+            if opts[option] is not None and not low <= opts[option] <= high:
+                raise CommandError(_("--%(option)s must be between %(low)d and %(high)d.")
+                                   % {"option": option, "low": low, "high": high})
+        if not 0 <= opts["alpha"] < 0.5:
+            raise CommandError(_("--alpha must be at least 0 and below 0.5."))
+        estimands = [e.strip().upper() for e in opts["estimands"].split(",") if e.strip()]
+        if not estimands or any(e not in fx.ESTIMANDS for e in estimands):
+            raise CommandError(_("--estimands must list ATE and/or ATT."))
+        if opts["data"] is not None:
+            table, source = read_table(opts["data"]), str(opts["data"])
+            if not opts["treatment"] or not opts["outcome"] or not opts["covariates"]:
+                raise CommandError(_("With --data, name --treatment, --outcome and --covariates."))
+            covariates = [c.strip() for c in opts["covariates"].split(",") if c.strip()]
+        else:
+            until = _date(opts.get("observed_until"), "--observed-until")
+            with transaction.atomic():
+                table, covariates = effects_table(observed_until=until, user=operator(opts.get("user")),
+                                                  progress=progress.dates)
+            source = "database (first month end of each joint-service episode)"
+            if opts["covariates"]:
+                covariates = [c.strip() for c in opts["covariates"].split(",") if c.strip()]
+        treatment = opts["treatment"] or "service_started_3m"
+        outcome = opts["outcome"] or "employed_12m"
+        if opts["where"]:
+            try:
+                table = table.query(opts["where"])
+            except Exception as exc:  # pandas raises many kinds for a bad expression
+                raise CommandError(_("--where is not a valid condition on the table's columns: %(error)s")
+                                   % {"error": exc}) from None
+        settings_ = fx.EffectSettings(folds=opts["folds"], repetitions=opts["repetitions"], alpha=opts["alpha"],
+                                      seed=opts["seed"])
+        progress(_("estimating effects on %(rows)d rows") % {"rows": len(table)})
+        try:
+            report = fx.estimate_effects(table, treatment, outcome, covariates, control=opts["control"],
+                                         by=opts["by"], estimands=estimands, settings=settings_, progress=progress)
+        except fx.EffectError as exc:
+            raise CommandError(effect_error_message(exc)) from None
+        results = report.results()
+        if opts["policy"]:
+            from polku.impact.policy import learn_policy
+
+            if not 1 <= opts["policy_depth"] <= 4:
+                raise CommandError(_("--policy-depth must be between 1 and 4."))
+            progress(_("learning the allocation rule"))
+            results["policy"] = learn_policy(report, depth=opts["policy_depth"], seed=opts["seed"]).results()
+            report.policy = results["policy"]
+        if opts["data"] is None:
+            from polku.impact.costs import cost_effectiveness, service_costs
+
+            progress(_("service costs and the public-finance return"))
+            overall = [e for e in results["estimates"] if not e["by"]]
+            results["costs"] = cost_effectiveness(overall, service_costs(
+                until=_date(opts.get("observed_until"), "--observed-until"), actor_name="polku impact effects",
+                user=operator(opts.get("user"))))
+        if opts["store"]:
+            run = store_effects(table, report, data_source=source, user=operator(opts.get("user")),
+                                costs=results.get("costs"))
+            progress(_("stored as effect run %(id)d") % {"id": run.pk})
+        if opts["format"] == "json":
+            self.stdout.write(json.dumps([{k: e[k] for k in JSON_KEYS} | {"by": e["by"], "group": e["group"]}
+                                          for e in results["estimates"]], indent=2, ensure_ascii=False))
+            return
+        if opts["format"] == "report":
+            self.stdout.write(json.dumps(results, indent=2, ensure_ascii=False, default=str))
+            return
+        self.stdout.write(_("Effect of %(treatment)s on %(outcome)s against %(control)s: %(rows)d rows used of "
+                            "%(all)d.") % {"treatment": treatment, "outcome": outcome,
+                                           "control": report.control_level, "rows": report.rows_used,
+                                           "all": report.rows})
+        for e in results["estimates"]:
+            group = f" [{e['by']}={e['group']}]" if e["by"] else ""
+            self.stdout.write(
+                f"  {e['estimand']} {e['treatment_level']}{group}: {_g(e['estimate'])} "
+                f"(95 % {_g(e['ci_low'])} … {_g(e['ci_high'])}), n {e['n_treated']}/{e['n_control']}, "
+                + _("trimmed %(n)d") % {"n": e["n_trimmed"]}
+                + (", RV " + _g(e["robustness_value"]) if e["robustness_value"] is not None else ""))
+        for level, balance in results["balance"].items():
+            self.stdout.write("  " + _("%(level)s: largest standardised mean difference %(before)s before, "
+                                       "%(after)s after weighting (ATT).") % {
+                "level": level, "before": _g(fx.max_abs_smd(balance, "smd_before")),
+                "after": _g(fx.max_abs_smd(balance, "smd_after_ATT"))})
+        if "policy" in results:
+            self._print_policy(results["policy"])
+        for item in results["skipped"]:
+            self.stdout.write("  " + _("not estimated: %(what)s") % {"what": json.dumps(item)})
+
+    def _print_policy(self, policy: dict[str, Any]) -> None:
+        self.stdout.write(_("Allocation rule (a suggestion, never applied):"))
+        for leaf in policy["rule"]:
+            conditions = " " + _("and") + " "
+            self.stdout.write("  " + _("if %(conditions)s: %(service)s (mean effect %(effect)s, %(n)d persons)") % {
+                "conditions": conditions.join(leaf["conditions"]) or _("always"), "service": leaf["service"],
+                "effect": _g(leaf["mean_reward"]), "n": leaf["persons"]})
+        for key, label in (("value", _("value of the rule")), ("current_allocation", _("current allocation")),
+                           ("best_single_service", _("best single service for everyone"))):
+            item = policy[key]
+            self.stdout.write(f"  {label}: {_g(item['value'])} (95 % {_g(item['ci_low'])} … {_g(item['ci_high'])})"
+                              + (f" [{item['service']}]" if "service" in item else ""))
+
     def _models(self, opts: dict[str, Any]) -> None:
         from polku.impact.models import ModelVersion
 
@@ -279,6 +420,34 @@ class Command(BaseCommand):
         when = schedule_next()
         self.stdout.write(_("Retraining is queued for %(when)s; `polku worker` runs it, and each run queues the "
                             "next.") % {"when": when.strftime("%Y-%m-%d %H:%M")})
+
+
+JSON_KEYS = ("estimand", "treatment_level", "control_level", "estimate", "ci_low", "ci_high", "n_treated",
+             "n_control", "n_trimmed", "estimator")
+
+
+def effect_error_message(exc: Any) -> str:
+    """The translated message of an ``EffectError``."""
+    messages = {
+        "missing_columns": _("The table has no column(s): %(columns)s."),
+        "no_covariates": _("Name at least one covariate (--covariates)."),
+        "treatment_in_covariates": _("The treatment and the outcome cannot be covariates."),
+        "treatment_is_outcome": _("The treatment and the outcome must be different columns."),
+        "outcome_not_numeric": _("The outcome column %(column)s must be numeric; it holds %(value)r."),
+        "one_level": _("The treatment column %(column)s has only one value among the usable rows."),
+        "control_needed": _("Name the comparison level of %(column)s with --control (its values: %(levels)s)."),
+        "unknown_control": _("The comparison level %(control)r is not a value of %(column)s (its values: "
+                             "%(levels)s)."),
+        "too_many_levels": _("The covariate %(column)s has %(levels)d different values (at most %(limit)d): "
+                             "group it first."),
+        "unknown_estimand": _("Unknown estimand %(estimand)s: use ATE or ATT."),
+    }
+    template = messages.get(exc.code)
+    return template % exc.params if template else str(exc)
+
+
+def _g(value: Any) -> str:
+    return "–" if value is None else f"{float(value):.4g}"
 
 
 def _f(value: Any) -> str:
