@@ -68,7 +68,7 @@ def region(table_path: Path, truth: Path, repetitions: int | None) -> dict[str, 
 
     table = pd.read_parquet(table_path)
     rows = table[(table["days_in_service"] < 31) & (table["employed_now"] == 0)
-                 & table["service_started_3m"].notna() & table["employed_12m"].notna()].reset_index(drop=True)
+                 & table["service_started_1m"].notna() & table["employed_12m"].notna()].reset_index(drop=True)
     effects = pd.read_csv(truth / "effects.csv", dtype={"personal_identity_code": str})
     key = pseudonym_key()
     codes = effects["personal_identity_code"].unique()
@@ -78,13 +78,13 @@ def region(table_path: Path, truth: Path, repetitions: int | None) -> dict[str, 
     per_person = effects.pivot(index="person", columns="level", values="effect_12m").reindex(rows["person"])
     covariates = [c for c in default_features(rows) if c not in OUTCOMES]
     started = time.monotonic()
-    report = estimate_effects(rows, "service_started_3m", "employed_12m", covariates, control="none",
+    report = estimate_effects(rows, "service_started_1m", "employed_12m", covariates, control="none",
                               settings=EffectSettings(repetitions=repetitions))
     seconds = time.monotonic() - started
-    control = rows["service_started_3m"] == "none"
+    control = rows["service_started_1m"] == "none"
     services: list[dict[str, Any]] = []
     for e in report.estimates:
-        treated = (rows["service_started_3m"] == e.treatment_level).to_numpy()
+        treated = (rows["service_started_1m"] == e.treatment_level).to_numpy()
         true_effects = per_person[e.treatment_level].to_numpy()
         truth_value = float(np.nanmean(true_effects if e.estimand == "ATE" else true_effects[treated]))
         naive = float(rows.loc[treated, "employed_12m"].mean() - rows.loc[control, "employed_12m"].mean())

@@ -40,9 +40,10 @@ Commands:
                         the service catalogue in an interchange format
   export analysis-table --as-of DATE [--history N] --out FILE.parquet|FILE.csv
                         the pseudonymised analysis table (docs/analysis-table.md), logged
-  impact train|score|segments|fairness|models|schedule
+  impact train|score|segments|fairness|effects|models|schedule
                         the impact model: employment potential (validated out of time), client segments,
-                        the fairness audit, the model registry, periodic retraining (docs/impact.md)
+                        the fairness audit, causal effects of services with an allocation rule
+                        (docs/effects.md), the model registry, periodic retraining (docs/impact.md)
   contracts define|list|compute|show
                         outcome-based contracts: define one, compute and store what it owes with the
                         evidence (docs/contracts.md)

@@ -20,6 +20,27 @@ def test_impact_overview__manager(assert_accessible: Any, impact_models: Any) ->
     assert_accessible("manager", "/impact/", "impact-overview")
 
 
+def test_effects_page_without_a_run__manager(assert_accessible: Any) -> None:
+    assert_accessible("manager", "/impact/effects/", "effects-empty", ["en"])
+
+
+def test_effects_page__manager(assert_accessible: Any, django_db_blocker: Any) -> None:
+    """The What works page with a stored run (the shape of ``EffectRun.results``, effects by segment and costs
+    included): forest plots, the cost-effectiveness table and the plain-language quality summary."""
+    from polku.impact.models import EffectRun
+    from tests.web.test_effects_page import _results
+
+    with django_db_blocker.unblock():
+        run = EffectRun.objects.create(data_source="browser tests", data_hash="0" * 64, rows=12345,
+                                       treatment="service_started_1m", outcome="employed_12m", control_level="none",
+                                       results=_results())
+    try:
+        assert_accessible("manager", "/impact/effects/", "effects")
+    finally:
+        with django_db_blocker.unblock():
+            run.delete()
+
+
 def test_impact_client_page_with_the_estimate__coordinator(assert_accessible: Any, impact_models: Any,
                                                             visit: Any) -> None:
     from django.contrib.auth import get_user_model

@@ -173,7 +173,7 @@ def test_the_same_table_on_sqlite_and_postgresql(region: None) -> None:
     assert data_hash(table) == TABLE_FINGERPRINT, connection.vendor
 
 
-TABLE_FINGERPRINT = "15f4653b7d5d57571cc91ce269ac712865de0968c876ab0dcd5cae9a590014c0"
+TABLE_FINGERPRINT = "b94a73ef48fbbc39d4df068b4dd7190d7cde057c4614256ce168ed9e56f1d7e3"
 
 
 @pytest.mark.parametrize(

@@ -58,7 +58,7 @@ def _results(costs: bool = True) -> dict[str, Any]:
         + [(200 + i, "training", 900.0) for i in range(3)], columns=["client_id", "service_class", "cost_eur"])
     bins = [round(i / 20, 2) for i in range(21)]
     return {
-        "treatment": "service_started_3m", "outcome": "employed_12m", "control_level": "none",
+        "treatment": "service_started_1m", "outcome": "employed_12m", "control_level": "none",
         "covariates": ["age", "unemployment_months"], "rows": 12345, "rows_used": 12000,
         "estimator": "DoubleML IRM (doubly robust AIPW, cross-fitted LightGBM)",
         "estimates": estimates,
@@ -81,7 +81,7 @@ def _results(costs: bool = True) -> dict[str, Any]:
 
 def _run(results: dict[str, Any] | None = None, **fields: Any) -> EffectRun:
     return EffectRun.objects.create(data_source="test", data_hash="0" * 64, rows=12345,
-                                    treatment="service_started_3m", outcome="employed_12m", control_level="none",
+                                    treatment="service_started_1m", outcome="employed_12m", control_level="none",
                                     results=_results() if results is None else results, **fields)
 
 

@@ -13,8 +13,9 @@ cross-fitting) through the DoubleML library's interactive regression model (``Do
    control level ``c`` on the rows that have ``k`` or ``c``; the pairwise propensity is
    ``P(k | x) / (P(k | x) + P(c | x))`` (Cattaneo 2010).
 3. **Overlap.** Units without comparable units in the other group are trimmed before estimating and counted by
-   reason: for the ATE, pairwise propensity below ``alpha`` or above ``1 - alpha`` (Crump et al. 2009); for the ATT,
-   treated units above ``1 - alpha`` (controls with a small propensity get a small weight and are kept).
+   reason: for the ATE, pairwise propensity below ``alpha`` or above ``1 - alpha``, ``alpha`` chosen from the data by
+   Crump et al.'s (2009) rule unless given; for the ATT, treated units above ``1 - alpha`` (0.05 unless given;
+   controls with a small propensity get a small weight and are kept).
 4. **Estimates.** DoubleML's ATE and ATTE scores on the kept rows with the external (cross-fitted) predictions,
    95 % intervals, and DoubleML's sensitivity analysis (Chernozhukov et al. 2022): the *robustness value* is the
    strength of unmeasured confounding (the share of the residual variation of both the outcome and the treatment
@@ -60,7 +61,9 @@ class EffectSettings:
     folds: int = 5
     #: Repeated cross-fitting; ``None``: 11 up to ``SMALL_DATA`` rows, 3 above (see :meth:`repetitions_for`).
     repetitions: int | None = None
-    alpha: float = 0.05
+    #: Overlap trimming. ``None``: for the ATE, Crump et al.'s (2009) data-driven threshold (see
+    #: :func:`crump_alpha`), for the ATT 0.05; a number: that threshold for both.
+    alpha: float | None = None
     learning_rate: float = 0.05
     max_trees: int = 1000
     leaves: int = 15
@@ -343,6 +346,24 @@ def _smd(values: np.ndarray, treated: np.ndarray, weights: np.ndarray | None = N
     return out
 
 
+ATT_ALPHA = 0.05
+
+
+def crump_alpha(propensity: np.ndarray) -> float:
+    """Crump, Hotz, Imbens & Mitnik (2009): the trimming threshold α that minimises the variance of the ATE on
+    the kept population. With g = 1 / (e (1 − e)): no trimming when max g ≤ 2 E[g]; otherwise γ solves
+    γ = 2 E[g | g ≤ γ] and α = 1/2 − sqrt(1/4 − 1/γ). So a design where everyone has a small but similar
+    propensity is not trimmed away, while units in thin tails are."""
+    e = np.clip(propensity, 1e-9, 1 - 1e-9)
+    g = np.sort(1.0 / (e * (1 - e)))
+    if g[-1] <= 2 * g.mean():
+        return 0.0
+    running = np.cumsum(g) / np.arange(1, len(g) + 1)
+    ok = np.flatnonzero(g <= 2 * running)
+    gamma = 2 * running[ok[-1]] if len(ok) else 4.0
+    return float(0.5 - math.sqrt(max(0.25 - 1.0 / max(gamma, 4.0), 0.0)))
+
+
 def _round(value: float, digits: int = 4) -> float | None:
     return round(float(value), digits) if math.isfinite(value) else None
 
@@ -432,24 +453,28 @@ def estimate_effects(
         m = np.clip(pk / np.maximum(pk + pc, 1e-12), 1e-6, 1 - 1e-6)
         g0, g1 = nuis.outcome[rows, cidx, :], nuis.outcome[rows, kidx, :]
         m_mean = m.mean(axis=1)
-        below = m_mean < settings.alpha
-        above = m_mean > 1 - settings.alpha
+        alpha = crump_alpha(m_mean) if settings.alpha is None else settings.alpha
+        att_alpha = ATT_ALPHA if settings.alpha is None else settings.alpha
+        below = m_mean < alpha
+        above = m_mean > 1 - alpha
         treated = d == 1
+        above_att = (m_mean > 1 - att_alpha) & treated
         report.overlap[level] = {
-            "alpha": settings.alpha,
+            "alpha": round(alpha, 5),
+            "alpha_att": att_alpha,
             "bins": [round(float(b), 2) for b in bins],
             "treated": np.histogram(m_mean[treated], bins)[0].tolist(),
             "control": np.histogram(m_mean[~treated], bins)[0].tolist(),
             "trimmed": {
                 "ATE": {"propensity_below": int(below.sum()), "propensity_above": int(above.sum())},
-                "ATT": {"propensity_below": 0, "propensity_above": int((above & treated).sum())},
+                "ATT": {"propensity_below": 0, "propensity_above": int(above_att.sum())},
             },
         }
         scores.loc[t.index[rows], level] = _ate_scores(yv[rows], d, g0, g1, m)
         balance_before = _smd(xv[rows], treated)
         balance_after: dict[str, np.ndarray] = {}
         for estimand in estimands:
-            keep = ~(below | above) if estimand == "ATE" else ~(above & treated)
+            keep = ~(below | above) if estimand == "ATE" else ~above_att
             if int(d[keep].sum()) < settings.min_group or int((1 - d[keep]).sum()) < settings.min_group:
                 report.skipped.append({"treatment_level": level, "estimand": estimand, "reason": "no_overlap"})
                 continue

@@ -243,7 +243,7 @@ ENTRY_DAYS = 31
 def effects_table(*, observed_until: dt.date | None = None, user: Any = None,
                   progress: Callable[[int, int], None] | None = None) -> tuple[pd.DataFrame, list[str]]:
     """The rows and covariates of the database's effect estimate: each client at the first month end of the joint
-    service (not employed then), the service class started in the next 91 days (``service_started_3m``: the
+    service (not employed then), the service class started in the next 31 days (``service_started_1m``: the
     treatment, ``none`` if none) and employment 12 months later; the covariates are the client's situation on that
     day (the potential model's default features). Adds ``segment`` when a segment model is stored, for ``--by``.
     Reads are logged like every analysis-table build."""
@@ -258,7 +258,7 @@ def effects_table(*, observed_until: dt.date | None = None, user: Any = None,
     if not len(table):
         raise DataError(_("The database has no joint-service episodes to learn from."))
     rows = table[(table["days_in_service"] < ENTRY_DAYS) & (table["employed_now"] == 0)
-                 & table["service_started_3m"].notna() & table["employed_12m"].notna()].copy()
+                 & table["service_started_1m"].notna() & table["employed_12m"].notna()].copy()
     if not len(rows):
         raise DataError(_("No client's first 12 months in the joint service are observed yet."))
     covariates = [c for c in default_features(rows) if c not in OUTCOMES]

@@ -61,9 +61,9 @@ BARRIER_AREAS = (
 )
 OUTCOMES = ("employed_6m", "employed_12m", "days_employed_12m")
 #: Days after D in which a started service counts as the row's treatment (``service_started_3m``).
-TREATMENT_WINDOW_DAYS = 91
+TREATMENT_WINDOW_DAYS = 31
 #: What happened after D that is a treatment, not a feature: never a model feature, like the outcomes.
-TREATMENTS = ("service_started_3m",)
+TREATMENTS = ("service_started_1m",)
 
 
 def _instrument_columns() -> dict[str, tuple[str, str]]:
@@ -118,8 +118,8 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "referrals_sent": ("integer", "referrals sent on or before D"),
     "referrals_waiting": ("integer", "referrals sent and not yet started, declined or ended on D"),
     "referrals_declined": ("integer", "referrals declined on or before D"),
-    "service_started_3m": ("category", "treatment: the class of the first service started in the 91 days after D "
-                                       "('none' if none started; empty: the 91 days are not yet observed)"),
+    "service_started_1m": ("category", "treatment: the class of the first service started in the 31 days after D "
+                                       "('none' if none started; empty: the 31 days are not yet observed)"),
     "employed_6m": ("integer", "outcome: 1 if employed on the open market 6 months after D (empty: not yet known)"),
     "employed_12m": ("integer", "outcome: 1 if employed on the open market 12 months after D (empty: not yet known)"),
     "days_employed_12m": ("integer", "outcome: days employed on the open market in the 12 months after D (empty: "
@@ -395,12 +395,12 @@ def rows_at(src: Sources, day_date: dt.date, observed_until: dt.date, key: bytes
 
     # Treatment: the first service started in the window after D.
     if _day(day_date) + TREATMENT_WINDOW_DAYS > _day(observed_until):
-        out["service_started_3m"] = None
+        out["service_started_1m"] = None
     else:
         after = src.referrals[src.referrals["client"].isin(idx) & (src.referrals["started"] > d)
                               & (src.referrals["started"] <= d + TREATMENT_WINDOW_DAYS)]
         first_started = after.sort_values(["client", "started"], kind="stable").drop_duplicates("client")
-        out["service_started_3m"] = first_started.set_index("client")["cls"].reindex(idx).fillna("none").to_numpy(
+        out["service_started_1m"] = first_started.set_index("client")["cls"].reindex(idx).fillna("none").to_numpy(
             dtype=object)
 
     # Outcomes: from the register's periods after D, only where their window is observed.

@@ -107,7 +107,8 @@ def outcome_name(outcome: Any) -> str:
 
 
 def treatment_name(treatment: Any) -> str:
-    names = {"service_started_3m": gettext("the service a client started within 3 months of starting joint service")}
+    names = {"service_started_1m": gettext(
+        "the first service a client started in the month after their first month in joint service")}
     return names.get(str(treatment), str(treatment))
 
 
@@ -201,7 +202,8 @@ def overall_effects(estimates: list[dict[str, Any]], k: int) -> tuple[list[dict[
     labels = _estimand_names()
     series = [ForestSeries(labels[e], [_shown(by_level[level].get(e), k) for level in levels]) for e in ESTIMANDS]
     chart = forest_plot(names, series, key="effects-forest", scale=100, decimals=1, unit=gettext("percentage points"),
-                        title=gettext("Effect of each service on the chance of being in work, with 95 % intervals"),
+                        title=gettext("Effect of each service on the chance of being in work, with %(level)s intervals")
+                        % {"level": "95 %"},
                         x_label=gettext("Difference in the share in work, percentage points"),
                         category_label=gettext("Service"),
                         note=gettext("Zero means no effect. An interval that does not cross zero is a clear effect."))
@@ -237,7 +239,8 @@ def group_effects(estimates: list[dict[str, Any]], run: EffectRun, k: int) -> di
     series = [ForestSeries(names[e], [_shown(cells[key].get(e), k) for key in keys]) for e in ESTIMANDS]
     chart = forest_plot(labels, series, key="effects-by-group-forest", scale=100, decimals=1,
                         unit=gettext("percentage points"),
-                        title=gettext("Effect of each service by client group, with 95 % intervals"),
+                        title=gettext("Effect of each service by client group, with %(level)s intervals")
+                        % {"level": "95 %"},
                         x_label=gettext("Difference in the share in work, percentage points"),
                         category_label=gettext("Service and client group"),
                         note=gettext("Groups are smaller than all clients together, so their intervals are wider."))

@@ -28,6 +28,7 @@ class Command(BaseCommand):
             region = load_demo_region(clients=options["clients"], seed=options["seed"])
             self.stdout.write(f"Done in {region.summary['seconds']:.1f} s.")
             self._train_impact_model()
+            self._estimate_effects()
         self.stdout.write(f"\nDemo logins (password for all: {DEMO_PASSWORD}):")
         for username, _org, role, _first, _last in STAFF:
             self.stdout.write(f"  {username:<14} {role}")
@@ -75,4 +76,33 @@ class Command(BaseCommand):
             return
         self.stdout.write(f"  {version}: out-of-time AUC {metrics['test']['auc']:.3f}, calibration error "
                           f"{metrics['test']['ece']:.3f}; {segments.metrics.get('k')} segments "
+                          f"({time.monotonic() - started:.0f} s)")
+
+    def _estimate_effects(self) -> None:
+        """Which services work for which segments, their costs and an example outcome-based contract, for the
+        managers' What works page (/impact/effects/) and `polku contracts show demo-sib`."""
+        import io
+        import time
+
+        from django.core.management.base import CommandError
+        from django.utils import timezone
+
+        from polku.core.dates import add_months
+
+        started = time.monotonic()
+        self.stdout.write("Estimating the effects of services (what works, costs, an outcome-based contract)...")
+        quiet = io.StringIO()
+        try:
+            call_command("impact", "effects", "--from-db", "--by", "segment", "--policy", "--repetitions", "3",
+                         "--store", stdout=quiet, stderr=quiet)
+            today = timezone.localdate()
+            call_command("contracts", "define", "demo-sib", "--design", "sib", "--programme",
+                         "wage_subsidy,training", "--title", "Demo: employment SIB",
+                         "--cohort-from", add_months(today, -30).isoformat(),
+                         "--cohort-to", add_months(today, -18).isoformat(), stdout=quiet, stderr=quiet)
+            call_command("contracts", "compute", "demo-sib", "--from-db", stdout=quiet, stderr=quiet)
+        except CommandError as exc:
+            self.stdout.write(f"  not estimated: {exc}")
+            return
+        self.stdout.write(f"  stored for /impact/effects/ and `polku contracts show demo-sib` "
                           f"({time.monotonic() - started:.0f} s)")

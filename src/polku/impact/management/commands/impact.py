@@ -105,9 +105,9 @@ class Command(BaseCommand):
         source.add_argument("--data", type=Path, default=None, metavar="FILE", help="any CSV or Parquet table")
         source.add_argument("--from-db", action="store_true",
                             help="the analysis table from the database: each client at the first month end of "
-                            "the joint service, treatment service_started_3m, outcome employed_12m")
+                            "the joint service, treatment service_started_1m, outcome employed_12m")
         effects.add_argument("--treatment", default=None, metavar="COL",
-                             help="treatment column: 0/1 or levels (default with --from-db: service_started_3m)")
+                             help="treatment column: 0/1 or levels (default with --from-db: service_started_1m)")
         effects.add_argument("--outcome", default=None, metavar="COL",
                              help="outcome column, numeric (default with --from-db: employed_12m)")
         effects.add_argument("--covariates", default=None, metavar="COL,COL,...",
@@ -122,8 +122,9 @@ class Command(BaseCommand):
         effects.add_argument("--folds", type=int, default=5)
         effects.add_argument("--repetitions", type=int, default=None,
                              help="repeated cross-fitting with new splits (default 11 up to 50,000 rows, else 3)")
-        effects.add_argument("--alpha", type=float, default=0.05,
-                             help="overlap trimming threshold on the propensity (default 0.05)")
+        effects.add_argument("--alpha", type=float, default=None,
+                             help="overlap trimming threshold on the propensity (default: Crump et al.'s rule for "
+                             "the ATE, 0.05 for the ATT)")
         effects.add_argument("--seed", type=int, default=0)
         effects.add_argument("--observed-until", default=None, metavar="DATE",
                              help="with --from-db: the register data's last day (default: today)")
@@ -296,7 +297,7 @@ class Command(BaseCommand):
             if opts[option] is not None and not low <= opts[option] <= high:
                 raise CommandError(_("--%(option)s must be between %(low)d and %(high)d.")
                                    % {"option": option, "low": low, "high": high})
-        if not 0 <= opts["alpha"] < 0.5:
+        if opts["alpha"] is not None and not 0 <= opts["alpha"] < 0.5:
             raise CommandError(_("--alpha must be at least 0 and below 0.5."))
         estimands = [e.strip().upper() for e in opts["estimands"].split(",") if e.strip()]
         if not estimands or any(e not in fx.ESTIMANDS for e in estimands):
@@ -314,7 +315,7 @@ class Command(BaseCommand):
             source = "database (first month end of each joint-service episode)"
             if opts["covariates"]:
                 covariates = [c.strip() for c in opts["covariates"].split(",") if c.strip()]
-        treatment = opts["treatment"] or "service_started_3m"
+        treatment = opts["treatment"] or "service_started_1m"
         outcome = opts["outcome"] or "employed_12m"
         if opts["where"]:
             try:
