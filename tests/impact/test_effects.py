@@ -84,7 +84,8 @@ def _design(region: Any) -> pd.DataFrame:
 def test_synthetic_region_effects_beat_the_naive_comparison(impact_region: Any) -> None:
     """On the region's truth (effects.csv: each client's effect of starting each service versus none), the
     adjusted ATEs are closer to the truth than the naive treated-minus-untreated differences, their intervals
-    contain the truth for most services, and a service with no effect is not found to help. (The 200,000-client figures are in docs/BENCHMARKS.md.)"""
+    contain the truth for most services, and a service with no effect is not found to help. (Larger-region
+    figures: docs/BENCHMARKS.md.)"""
     from polku.impact.potential import default_features
     from polku.impact.table import pseudonym, pseudonym_key
 
