@@ -263,3 +263,13 @@ def test_policy_rule_finds_who_each_service_helps(tmp_path: Path) -> None:
     assert by_side == {True: {"coaching"}, False: {"training"}}
     assert policy["value"]["value"] > policy["best_single_service"]["value"] + 0.05
     assert policy["value"]["ci_low"] > policy["current_allocation"]["value"]
+
+
+def test_crump_rule_trims_thin_tails_only() -> None:
+    """Everyone with a small but similar propensity: nothing is trimmed. A few units near 0 or 1: they are."""
+    similar = np.full(1000, 0.03) + np.linspace(-0.01, 0.01, 1000)
+    assert fx.crump_alpha(similar) == 0.0
+    tails = np.concatenate([np.random.default_rng(1).uniform(0.3, 0.7, 990), [0.001] * 5, [0.999] * 5])
+    alpha = fx.crump_alpha(tails)
+    assert 0.001 < alpha < 0.3
+    assert ((tails < alpha) | (tails > 1 - alpha)).sum() == 10

@@ -6,8 +6,9 @@ treatment level against the control level, ``Γ(k) − Γ(control)`` with
 ``PolicyTree``, Athey & Wager 2021) learns the rule that maximises the mean reward: a few questions about the
 client, each leaf naming a service (or none).
 
-The rule's value is estimated honestly: the persons are split in two, the tree learnt on one half is valued on the
-other and the other way round, and the value is the mean reward of the service the rule names, relative to giving
+The tree learns from rewards whose propensities are floored at ``LEARNING_FLOOR`` (less noise); the rule's
+value is estimated honestly, with the unfloored rewards: the persons are split in two, the tree learnt on one
+half is valued on the other and the other way round, and the value is the mean reward of the service the rule names, relative to giving
 no one a service, with its 95 % interval. The same is given for the current allocation (what each person actually
 got). The rule ignores capacity and cost; it is a suggestion for the people who plan services, never applied.
 """
@@ -25,14 +26,22 @@ import pandas as pd
 from .effects import EffectReport, Nuisances
 
 Z95 = 1.959964
+#: A missing covariate value, for the tree (which needs numbers): below every real value of the table's columns.
+MISSING = -1.0
 
 
-def rewards(nuis: Nuisances, t: pd.Series, y: pd.Series, control: str) -> np.ndarray:
+#: The propensity floor of the rewards the tree *learns* from: inverse weights above 20 make the rewards so noisy that
+#: the tree follows noise (on the 20,000-client region the rule's true value was 0.011 with the 0.001 floor of the
+#: estimates, 0.051 with this one; docs/BENCHMARKS.md). The rule's *value* is estimated with the unclipped rewards.
+LEARNING_FLOOR = 0.05
+
+
+def rewards(nuis: Nuisances, t: pd.Series, y: pd.Series, control: str, floor: float = 1e-3) -> np.ndarray:
     """(n, K) doubly robust rewards of each level against ``control`` (the control's column is 0), averaged over
     the cross-fitting repetitions, in the order of ``nuis.levels``."""
     codes = pd.Categorical(t, categories=nuis.levels).codes
     yv = y.to_numpy(float)[:, None]
-    e = np.clip(nuis.propensity, 1e-3, 1.0)
+    e = np.clip(nuis.propensity, floor, 1.0)
     out = np.zeros((len(yv), len(nuis.levels)))
     for k in range(len(nuis.levels)):
         got = (codes == k)[:, None]
@@ -96,7 +105,7 @@ class PolicyResult:
 
     def assign(self, x: pd.DataFrame) -> np.ndarray:
         """The level the rule names for each row of an encoded covariate frame."""
-        return np.array(self.levels)[self.tree.predict(x.to_numpy(dtype=float))]
+        return np.array(self.levels)[self.tree.predict(np.nan_to_num(x.to_numpy(dtype=float), nan=MISSING))]
 
 
 def learn_policy(report: EffectReport, depth: int = 2, min_leaf: int | None = None,
@@ -106,17 +115,18 @@ def learn_policy(report: EffectReport, depth: int = 2, min_leaf: int | None = No
         raise ValueError("the effect report keeps no nuisance models")
     nuis, (t, y, x) = report.nuisances, report.encoded
     reward = rewards(nuis, t, y, report.control_level)
-    xv = np.nan_to_num(x.to_numpy(dtype=float), nan=-1.0)
+    learning = rewards(nuis, t, y, report.control_level, floor=LEARNING_FLOOR)
+    xv = np.nan_to_num(x.to_numpy(dtype=float), nan=MISSING)
     n = len(reward)
     leaf = min_leaf or max(50, n // 100)
     halves = np.random.default_rng(seed).permutation(n) % 2
     chosen = np.zeros(n, dtype=int)
     for half in (0, 1):
-        tree = _fit_tree(xv[halves != half], reward[halves != half], depth, leaf, seed)
+        tree = _fit_tree(xv[halves != half], learning[halves != half], depth, leaf, seed)
         chosen[halves == half] = tree.predict(xv[halves == half])
     rows = np.arange(n)
     codes = pd.Categorical(t, categories=nuis.levels).codes
-    final = _fit_tree(xv, reward, depth, leaf, seed)
+    final = _fit_tree(xv, learning, depth, leaf, seed)
     means = reward.mean(axis=0)
     best = int(np.argmax(means))
     assigned = final.predict(xv)
