@@ -9,8 +9,9 @@ client, each leaf naming a service (or none).
 The tree learns from rewards whose propensities are floored at ``LEARNING_FLOOR`` (less noise); the rule's
 value is estimated honestly, with the unfloored rewards: the persons are split in two, the tree learnt on one
 half is valued on the other and the other way round, and the value is the mean reward of the service the rule
-names, relative to giving no one a service, with its 95 % interval. The same is given for the current allocation (what each person actually
-got). The rule ignores capacity and cost; it is a suggestion for the people who plan services, never applied.
+names, relative to giving no one a service, with its 95 % interval. The same is given for the current allocation
+(what each person actually got). The rule ignores capacity and cost; it is a suggestion for the people who plan
+services, never applied.
 """
 
 from __future__ import annotations
