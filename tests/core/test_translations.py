@@ -31,6 +31,7 @@ def test_translations__compiled_catalogue_matches_source(language: str) -> None:
 
 def test_translations__every_marked_string_in_source_is_in_the_catalogue() -> None:
     """makemessages must have been run after the last change of a user-facing string."""
+    import ast
     import re
 
     catalogue = {e.msgid for e in polib.pofile(str(LOCALE / "fi" / "LC_MESSAGES" / "django.po"))}
@@ -41,7 +42,7 @@ def test_translations__every_marked_string_in_source_is_in_the_catalogue() -> No
         if "migrations" in path.parts:
             continue
         for match in pattern.finditer(path.read_text()):
-            text = match.group(1).encode().decode("unicode_escape") if "\\" in match.group(1) else match.group(1)
+            text = ast.literal_eval(f'"{match.group(1)}"') if "\\" in match.group(1) else match.group(1)
             if text not in catalogue:
                 missing.append(f"{path.name}: {text}")
     assert missing == [], missing[:10]

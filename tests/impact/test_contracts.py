@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import translation
 
 from polku.clients.models import BenefitPeriod, EmploymentStatusPeriod
 from polku.impact.contracts import (
@@ -127,7 +128,7 @@ def test_a_payment_recomputed_from_the_same_data_is_identical(tmp_path: Path) ->
     (lambda t: t.assign(person="same"), "more than one row"),
 ])
 def test_bad_tables_are_clear_errors(change: Any, message: str) -> None:
-    with pytest.raises(ContractError, match=message):
+    with translation.override("en"), pytest.raises(ContractError, match=message):
         compute(change(koto_table()), Terms(design="koto"))
 
 
