@@ -176,9 +176,12 @@ def test_command_by_group_report_and_store(multi_valued: Path) -> None:
     assert run.treatment == "service" and run.control_level == "none" and len(run.data_hash) == 64
     estimates = run.results["estimates"]
     assert {e["group"] for e in estimates} == {None, "north", "south"}
-    assert run.results["overlap"]["coaching"]["treated"] and run.results["balance"]["training"]
-    # Aggregates only: nothing of a row is stored.
-    assert "need" not in json.dumps(run.results["overlap"])
+    overlap = run.results["overlap"]["coaching"]
+    assert len(overlap["bins"]) == 21 and len(overlap["treated"]) == len(overlap["control"]) == 20
+    overall = next(e for e in estimates if e["estimand"] == "ATT" and e["treatment_level"] == "coaching"
+                   and e["group"] is None)
+    assert sum(overlap["treated"]) == overall["n_treated"] + overall["n_trimmed"]
+    assert {row["covariate"] for row in run.results["balance"]["training"]} == {"need", "age"}
 
 
 @pytest.mark.django_db

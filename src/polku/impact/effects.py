@@ -134,9 +134,6 @@ class EffectReport:
     overlap: dict[str, dict[str, Any]] = field(default_factory=dict)
     balance: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     skipped: list[dict[str, Any]] = field(default_factory=list)
-    #: Per-row AIPW scores of each level against the control (ATE score, NaN where not in the comparison); for
-    #: effects by group and per client (heterogeneity). Not stored.
-    scores: pd.DataFrame | None = None
     #: The cross-fitted nuisance models and the prepared (treatment, outcome, encoded covariates), for the
     #: allocation rule (polku.impact.policy). Not stored.
     nuisances: Nuisances | None = None
@@ -401,15 +398,6 @@ def _doubleml_fit(y: np.ndarray, d: np.ndarray, x: np.ndarray, g0: np.ndarray, g
     return out
 
 
-def _ate_scores(y: np.ndarray, d: np.ndarray, g0: np.ndarray, g1: np.ndarray, m: np.ndarray) -> np.ndarray:
-    """Each row's AIPW (ATE) score, averaged over the repetitions: its mean is the ATE; regressed on covariates it
-    gives effects by group and per person (the DR-learner's pseudo-outcome)."""
-    m = np.clip(m, 1e-3, 1 - 1e-3)
-    d2 = d[:, None]
-    psi = g1 - g0 + d2 * (y[:, None] - g1) / m - (1 - d2) * (y[:, None] - g0) / (1 - m)
-    return np.asarray(psi.mean(axis=1))
-
-
 def estimate_effects(
     frame: pd.DataFrame,
     treatment: str,
@@ -436,7 +424,6 @@ def estimate_effects(
     nuis = cross_fit(t, y, x, settings, progress)
     cidx = nuis.levels.index(control_level)
     yv, tv, xv = y.to_numpy(float), t.to_numpy(), x.to_numpy(float)
-    scores = pd.DataFrame(index=t.index, columns=treated_levels, dtype=float)
     bins = np.linspace(0, 1, 21)
     for level in treated_levels:
         if progress:
@@ -470,7 +457,6 @@ def estimate_effects(
                 "ATT": {"propensity_below": 0, "propensity_above": int(above_att.sum())},
             },
         }
-        scores.loc[t.index[rows], level] = _ate_scores(yv[rows], d, g0, g1, m)
         balance_before = _smd(xv[rows], treated)
         balance_after: dict[str, np.ndarray] = {}
         for estimand in estimands:
@@ -511,7 +497,6 @@ def estimate_effects(
              **{f"smd_after_{e}": _round(balance_after[e][j]) for e in balance_after}}
             for j, name in enumerate(x.columns)
         ]
-    report.scores = scores
     report.nuisances = nuis
     report.encoded = (t, y, x)
     return report

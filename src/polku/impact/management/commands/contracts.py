@@ -3,7 +3,6 @@ show them. See docs/contracts.md."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
@@ -15,17 +14,7 @@ from django.utils.translation import gettext as _
 
 from polku.core.management.common import add_operator_arguments, operator
 
-from .impact import Progress
-
-
-def _date(text: str | None, option: str) -> dt.date | None:
-    if text is None:
-        return None
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise CommandError(_("%(option)s must be a date as YYYY-MM-DD, not %(value)r.")
-                           % {"option": option, "value": text}) from None
+from .impact import Progress, _date
 
 
 def _json(text: str | None, option: str) -> Any:
