@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "polku.demo",
     "polku.synth",
     "polku.impact",
+    "polku.indicators",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,140 @@
+"""``polku indicators``: indicator reports (ESF+, joint service, service chain) and rebuilding their facts.
+
+    polku indicators --period 2025 [--report esf|joint|chain|all] [--region 179,182] [--by age_band[,language]]
+                     [--format table|csv|xlsx|pdf|json] [--out FILE] [--language fi|sv|en] [--refresh]
+    polku indicators refresh [--as-of DATE]
+    polku indicators list
+
+See docs/indicators.md.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from polku.core.errors import InvalidInput
+from polku.indicators import definitions as D
+from polku.indicators.facts import refresh
+from polku.indicators.report import Report
+from polku.indicators.services import REPORTS, build_report
+
+FORMATS = ("table", "csv", "xlsx", "pdf", "json")
+
+
+def render_table_text(report: Report) -> str:
+    """A plain-text rendering: each table with aligned columns."""
+    lines = [report.title, f"{report.period_label} · {report.region_label}", *report.notes, ""]
+    for section in report.sections:
+        lines += [f"== {section.title} ==", *([section.intro] if section.intro else []), ""]
+        for table in section.tables:
+            head = f"{table.code} " if table.code else ""
+            lines.append(f"{head}{table.title}" + (f" ({table.unit})" if table.unit else ""))
+            header = [" / ".join(table.row_dimension_labels), *table.columns]
+            body = [[" · ".join(row), *[cell.text for cell in cells]]
+                    for row, cells in zip(table.rows, table.cells, strict=True)]
+            widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
+            for r in [header, *body]:
+                lines.append("  ".join([r[0].ljust(widths[0]), *[c.rjust(w) for c, w in
+                                                                    zip(r[1:], widths[1:], strict=True)]]).rstrip())
+            lines += [*table.notes, ""]
+    lines += [f"{mark}  {meaning}" for mark, meaning in report.legend]
+    return "\n".join(lines) + "\n"
+
+
+class Command(BaseCommand):
+    help = "Indicator reports (ESF+, joint service, service chain) with small-cell protection (docs/indicators.md)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("action", nargs="?", default="report", choices=["report", "refresh", "list"],
+                            help="report (default), refresh the facts, or list the indicator definitions")
+        parser.add_argument("--period", help="2025, 2025-Q2, 2025-03 or 2025-01-01..2025-06-30")
+        parser.add_argument("--report", default="all", help="esf, joint, chain or all (default)")
+        parser.add_argument("--region", default="", help="municipality codes, comma-separated (default: all)")
+        parser.add_argument("--by", default="", help="breakdown(s), comma-separated: " + ", ".join(D.BREAKDOWNS))
+        parser.add_argument("--format", default="table", help="table, csv, xlsx, pdf or json")
+        parser.add_argument("--out", default="", help="write to this file (required for xlsx and pdf)")
+        parser.add_argument("--language", default="", help="fi, sv or en (default: the site's language)")
+        parser.add_argument("--refresh", action="store_true", help="rebuild the facts first")
+        parser.add_argument("--as-of", default="", help="refresh: read the records up to this day (default today)")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        language = options["language"] or settings.LANGUAGE_CODE
+        if language not in {code for code, _name in settings.LANGUAGES}:
+            raise CommandError(f"--language must be one of: {', '.join(c for c, _n in settings.LANGUAGES)}")
+        with translation.override(language):
+            self._handle(language, options)
+
+    def _progress(self, message: str) -> None:
+        self.stderr.write(f"indicators: {message}")
+
+    def _handle(self, language: str, options: dict[str, Any]) -> None:
+        action = options["action"]
+        if action == "list":
+            self._list()
+            return
+        if action == "refresh" or options["refresh"]:
+            as_of = timezone.localdate()
+            if options["as_of"]:
+                from polku.impact.management.commands.impact import _date
+
+                as_of = _date(options["as_of"], "--as-of")
+            run = refresh(as_of, progress=self._progress)
+            self.stderr.write(_("Facts rebuilt from the records up to %(as_of)s: %(n)d participations, %(r)d "
+                                "referrals.") % {"as_of": run.as_of, "n": run.participations, "r": run.referrals})
+            if action == "refresh":
+                return
+        fmt = options["format"]
+        if fmt not in FORMATS:
+            raise CommandError(_("Unknown format “%(name)s”. Choose from: %(choices)s.")
+                               % {"name": fmt, "choices": ", ".join(FORMATS)})
+        if not options["period"]:
+            raise CommandError(_("Give the period with --period (e.g. --period 2025)."))
+        if options["report"] not in REPORTS:
+            raise CommandError(_("Unknown report “%(name)s”. Choose from: %(choices)s.")
+                               % {"name": options["report"], "choices": ", ".join(REPORTS)})
+        if fmt in ("xlsx", "pdf") and not options["out"]:
+            raise CommandError(_("The %(format)s format needs --out FILE.") % {"format": fmt})
+        try:
+            report = build_report(options["report"], period=options["period"], region=options["region"],
+                                  by=options["by"], language=language)
+        except InvalidInput as exc:
+            raise CommandError(str(exc)) from None
+        data = render(report, fmt)
+        if options["out"]:
+            path = Path(options["out"])
+            try:
+                path.write_bytes(data)
+            except OSError as exc:
+                raise CommandError(_("Cannot write %(path)s: %(error)s") % {"path": path, "error": exc}) from None
+            self.stderr.write(_("Report written to %(path)s.") % {"path": path})
+        else:
+            sys.stdout.flush()
+            self.stdout.write(data.decode("utf-8"), ending="")
+
+    def _list(self) -> None:
+        codes = D.esf_codes()
+        for ind in (*D.ESF_OUTPUTS, *D.ESF_RESULTS):
+            self.stdout.write(f"{ind.key:32} {codes.get(ind.key, ''):7} {ind.name}\n    {ind.definition}")
+        self.stdout.write(_("Joint-service, service-chain and assessment indicators: see docs/indicators.md."))
+
+
+def render(report: Report, fmt: str) -> bytes:
+    """The report in ``fmt`` (table, csv, xlsx, pdf, json) as bytes."""
+    from polku.indicators import exports
+
+    if fmt == "table":
+        return render_table_text(report).encode("utf-8")
+    if fmt == "csv":
+        return exports.to_csv(report).encode("utf-8")
+    if fmt == "json":
+        return exports.to_json(report).encode("utf-8")
+    if fmt == "xlsx":
+        return exports.to_xlsx(report)
+    return exports.to_pdf(report)
