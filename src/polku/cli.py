@@ -47,6 +47,10 @@ Commands:
   contracts define|list|compute|show
                         outcome-based contracts: define one, compute and store what it owes with the
                         evidence (docs/contracts.md)
+  indicators [refresh|schedule|list] --period 2025 [--report esf|joint|chain|all] [--by DIM[,DIM]]
+             [--region CODES] [--format table|csv|xlsx|pdf|json] [--out FILE]
+                        indicator reports with small-cell protection: the ESF+ common indicators,
+                        joint-service and service-chain indicators (docs/indicators.md)
   help [COMMAND]        help on a command
   Any other Django management command (check, shell, dbshell, makemigrations, ...) is passed through.
 

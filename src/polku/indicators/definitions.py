@@ -62,6 +62,7 @@ DIMENSIONS: dict[str, Dimension] = {
             ("urban", _("Urban")), ("semi_urban", _("Semi-urban")), ("rural", _("Rural")),
             ("unknown", _("Not known")))),
         Dimension("region", _("Municipality"), ()),
+        Dimension("segment", _("Segment"), ()),
     )
 }
 #: Breakdowns a user may ask for (``--by``); ``region`` takes its categories from the data.

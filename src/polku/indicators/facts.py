@@ -54,7 +54,9 @@ ProgressFn = Callable[[str], None]
 #: The purpose written to the access log when the facts are rebuilt.
 INDICATOR_PURPOSE = gettext_lazy("Statistics: pseudonymised indicator facts")
 #: The data categories read (identity and background, employment status, assessments).
-CATEGORIES_READ = ("basic", "employment", "health", "social")
+CATEGORIES_READ = ("basic", "employment", "social", "health")
+#: Also read when the segments are computed (the analysis table reads benefits and rehabilitation as well).
+SEGMENT_CATEGORIES = ("benefits", "rehabilitation")
 
 
 def _day(value: dt.date) -> int:
@@ -124,7 +126,37 @@ def _any_overlap(episodes: pd.DataFrame, periods: pd.DataFrame, statuses: tuple[
     return episodes["episode"].isin(hit["episode"].unique())
 
 
-def load_frames(as_of: dt.date, progress: ProgressFn | None = None) -> FactFrames:
+def episode_segments(ep: pd.DataFrame, as_of: dt.date, say: ProgressFn) -> Any:
+    """Each episode's segment (the impact model's latest segment model, docs/impact.md) as it stood at the first
+    month end of the episode; "" when no segment model is stored or the episode had no month end yet."""
+    from polku.impact.models import ModelKind
+    from polku.impact.selectors import usable_latest
+
+    found = usable_latest(ModelKind.SEGMENTS)
+    if found is None or not len(ep):
+        return ""
+    from polku.impact import segments as seg
+    from polku.impact.table import build_table, month_ends
+
+    first = EPOCH + dt.timedelta(days=int(ep["start"].min()))
+    dates = month_ends(first, as_of)
+    if not dates:
+        return ""
+    say(f"segments: the analysis table at {len(dates)} month ends")
+    table = build_table(dates, observed_until=as_of, keep_client_id=True)
+    rows = table[table["days_in_service"] < 31]
+    if not len(rows):
+        return ""
+    segment = seg.assign(found[1], rows)["segment"].astype(str)
+    start = (pd.to_datetime(rows["reference_date"]) - pd.to_timedelta(rows["days_in_service"], unit="D"))
+    start_day = ((start - pd.Timestamp("1970-01-01")).dt.days).to_numpy(np.int64)
+    lookup = dict(zip(zip(rows["client_id"].to_numpy(np.int64).tolist(), start_day.tolist(), strict=True),
+                      segment.tolist(), strict=True))
+    return np.array([lookup.get((c, s), "") for c, s in zip(ep["client"].tolist(), ep["start"].tolist(),
+                                                             strict=True)], dtype=object)
+
+
+def load_frames(as_of: dt.date, progress: ProgressFn | None = None, *, segments: bool = True) -> FactFrames:
     """Read the records and derive the facts (no writing)."""
     from polku.assessments.models import Assessment
     from polku.clients.models import Client, EmploymentStatusPeriod, ResidenceChange
@@ -230,7 +262,7 @@ def load_frames(as_of: dt.date, progress: ProgressFn | None = None) -> FactFrame
     groups = municipality_groups()
     ep["area"] = ep["municipality"].map(lambda code: groups.get(code, "unknown"))
     ep["person"] = persons(ep["client"].to_numpy())
-    ep["segment"] = ""
+    ep["segment"] = episode_segments(ep, as_of, say) if segments else ""
     say("participations derived")
 
     scored = pd.DataFrame(list(
@@ -297,7 +329,7 @@ def municipality_groups() -> dict[str, str]:
 
 
 def refresh(as_of: dt.date | None = None, *, triggered_by: str = "polku indicators refresh", user: Any = None,
-            progress: ProgressFn | None = None) -> Any:
+            progress: ProgressFn | None = None, segments: bool = True) -> Any:
     """Rebuild every fact from the records up to ``as_of`` (default today) in one transaction; log the reads."""
     from polku.audit.models import AccessAction
     from polku.audit.services import log_system_access
@@ -308,7 +340,7 @@ def refresh(as_of: dt.date | None = None, *, triggered_by: str = "polku indicato
 
     as_of = as_of or timezone.localdate()
     started = timezone.now()
-    frames = load_frames(as_of, progress)
+    frames = load_frames(as_of, progress, segments=segments)
     ep, changes = frames.participations, frames.assessments
     say = progress or (lambda message: None)
     with transaction.atomic():
@@ -358,12 +390,14 @@ def refresh(as_of: dt.date | None = None, *, triggered_by: str = "polku indicato
                 "status": refs["status"].to_numpy(object),
             }))
         say("facts written")
-        for category in CATEGORIES_READ:
+        with_segments = bool((ep["segment"] != "").any()) if len(ep) else False
+        for category in (*CATEGORIES_READ, *(SEGMENT_CATEGORIES if with_segments else ())):
             log_system_access(client_ids=frames.client_ids.tolist(), category=category, action=AccessAction.EXPORT,
                               purpose=INDICATOR_PURPOSE, actor_name=triggered_by, user=user)
         say("reads logged")
         run = FactRefresh.objects.create(started_at=started, finished_at=timezone.now(), as_of=as_of,
-                                         participations=len(ep), assessments=len(changes), referrals=len(frames.referrals),
+                                         participations=len(ep), assessments=len(changes),
+                                         referrals=len(frames.referrals),
                                          triggered_by=triggered_by[:100])
     return run
 

@@ -27,11 +27,11 @@ from django.utils.translation import override
 from polku.core.dates import add_months
 from polku.core.errors import InvalidInput
 
-from . import definitions as D
+from . import definitions as defs
 from .facts import EMPLOYED, INACTIVE, latest_refresh
 from .models import AssessmentChangeFact, ParticipationFact, ReferralFact
-from .protection import Protected, cell_text, protect, protect_median, protect_rate
-from .report import DENOMINATOR, NOT_OBSERVED, PRIMARY, PUBLISHED, SECONDARY, Cell, Report, Section, Table
+from .protection import Protected, cell_text, protect, protect_median
+from .report import DENOMINATOR, PRIMARY, PUBLISHED, SECONDARY, Cell, Report, Section, Table
 
 REPORTS = ("esf", "joint", "chain", "all")
 MAX_BREAKDOWN = 2
@@ -80,10 +80,10 @@ def parse_period(text: str) -> Period:
 
 def parse_breakdown(text: str | Sequence[str] | None) -> list[str]:
     items = [t.strip() for t in (text.split(",") if isinstance(text, str) else (text or [])) if t.strip()]
-    unknown = [t for t in items if t not in D.BREAKDOWNS]
+    unknown = [t for t in items if t not in defs.BREAKDOWNS]
     if unknown:
         raise InvalidInput(_("Unknown breakdown “%(name)s”. Choose from: %(choices)s.")
-                           % {"name": unknown[0], "choices": ", ".join(D.BREAKDOWNS)})
+                           % {"name": unknown[0], "choices": ", ".join(defs.BREAKDOWNS)})
     if len(set(items)) != len(items) or len(items) > MAX_BREAKDOWN:
         raise InvalidInput(_("Give at most %(n)d different breakdowns.") % {"n": MAX_BREAKDOWN})
     return items
@@ -181,13 +181,15 @@ def fact_grid(population: str, period: Period, region: list[str], dims: Sequence
 
 def _categories(dim: str, frame: pd.DataFrame | None = None) -> list[tuple[str, str]]:
     if dim == "region":
-        names = D.municipality_names()
+        names = defs.municipality_names()
         codes = sorted(set(frame["region"])) if frame is not None and "region" in frame else []
         return [(c, f"{c} {names.get(c, '')}".strip()) for c in codes]
-    if dim in D.DIMENSIONS:
-        return [(code, str(label)) for code, label in D.DIMENSIONS[dim].categories]
-    local = {"lm_status": LM_STATUS, "esf_age": ESF_AGE, "education": D.DIMENSIONS["education"].categories,
-             "area": D.DIMENSIONS["area"].categories, "end_reason": None, "status_6m": None, "status_12m": None}
+    if dim == "segment":
+        return _segment_categories(frame)
+    if dim in defs.DIMENSIONS:
+        return [(code, str(label)) for code, label in defs.DIMENSIONS[dim].categories]
+    local = {"lm_status": LM_STATUS, "esf_age": ESF_AGE, "education": defs.DIMENSIONS["education"].categories,
+             "area": defs.DIMENSIONS["area"].categories, "end_reason": None, "status_6m": None, "status_12m": None}
     if dim in local and local[dim] is not None:
         return [(code, _(str(label))) for code, label in local[dim]]  # type: ignore[union-attr]
     if dim == "end_reason":
@@ -200,8 +202,30 @@ def _categories(dim: str, frame: pd.DataFrame | None = None) -> list[tuple[str, 
         return [(code, str(EmploymentStatus(code).label) if code != "unknown" else _("Not known"))
                 for code in STATUS_AFTER]
     if dim in ("disability", "third_country", "foreign_background", "minority", "homeless"):
-        return [(code, str(label)) for code, label in D.YES_NO]
+        return [(code, str(label)) for code, label in defs.YES_NO]
     return [(code, _(label)) for code, label in YES_NO_ONLY]
+
+
+def _segment_categories(frame: pd.DataFrame | None) -> list[tuple[str, str]]:
+    """Segments 1..k of the latest segment model, described in plain words, then "not assigned"."""
+    from polku.impact.models import ModelKind
+    from polku.impact.selectors import usable_latest
+
+    codes = sorted({c for c in (frame["segment"] if frame is not None and "segment" in frame else []) if c},
+                   key=lambda c: (len(c), c))
+    found = usable_latest(ModelKind.SEGMENTS)
+    labels: dict[str, str] = {}
+    if found is not None:
+        from polku.impact import segments as seg
+
+        k = int(found[1].k)
+        codes = sorted(set(codes) | {str(i) for i in range(1, k + 1)}, key=lambda c: (len(c), c))
+        for code in codes:
+            try:
+                labels[code] = f"{code} {seg.describe(found[1], int(code))['title']}"
+            except (ValueError, KeyError, IndexError):
+                labels[code] = code
+    return [(c, labels.get(c, _("Segment %(n)s") % {"n": c})) for c in codes] + [("", _("Not assigned"))]
 
 
 def _array(frame: pd.DataFrame, axes: list[tuple[str, list[str]]], value: str = "n") -> np.ndarray:
@@ -213,24 +237,26 @@ def _array(frame: pd.DataFrame, axes: list[tuple[str, list[str]]], value: str = 
     index = []
     for name, cats in axes:
         lookup = {c: i for i, c in enumerate(cats)}
-        index.append(frame[name].map(lambda v, lookup=lookup, last=len(cats) - 1: lookup.get(v, last))
-                     .to_numpy(np.int64))
+        last = len(cats) - 1
+        index.append(np.array([lookup.get(v, last) for v in frame[name].tolist()], dtype=np.int64))
     np.add.at(out, tuple(index), frame[value].to_numpy(np.int64))
     return out
 
 
-GENDER_CODES = [code for code, _label in D.GENDERS]
+GENDER_CODES = [code for code, _label in defs.GENDERS]
 
 
 # --- protection of tables sharing a population ------------------------------------------------------------------
 
-def _protect_family(base: np.ndarray, parts: dict[str, np.ndarray], k: int) -> tuple[Protected, dict[str, Protected]]:
+def _protect_family(base: np.ndarray, parts: dict[str, np.ndarray],
+                    k: int) -> tuple[Protected, dict[str, Protected]]:
     """Protect a population table (axes: breakdown…, gender) and its partition tables (axes: breakdown…, part,
     gender) so that the population's cells, which are every partition table's margin over the part axis, are
     suppressed alike everywhere; repeated until no table hides a population cell the others show."""
     forced = np.zeros(tuple(s + 1 for s in base.shape), dtype=bool)
     part_axis = base.ndim - 1
-    for _round in range(10):
+    # ``forced`` only grows, so this settles within as many rounds as the population table has cells
+    for _round in range(forced.size + 1):
         base_p = protect(base, k, force=forced)
         shared = base_p.status != PUBLISHED
         results: dict[str, Protected] = {}
@@ -253,7 +279,8 @@ def _protect_family(base: np.ndarray, parts: dict[str, np.ndarray], k: int) -> t
 
 # --- building tables ---------------------------------------------------------------------------------------------
 
-def _row_labels(by_cats: list[list[tuple[str, str]]], part_cats: list[tuple[str, str]] | None) -> list[tuple[str, ...]]:
+def _row_labels(by_cats: list[list[tuple[str, str]]],
+                part_cats: list[tuple[str, str]] | None) -> list[tuple[str, ...]]:
     axes = [[label for _c, label in cats] + [_("All")] for cats in by_cats]
     if part_cats is not None:
         axes.append([label for _c, label in part_cats] + [_("Total")])
@@ -268,7 +295,8 @@ def _count_cells(p: Protected, k: int) -> list[list[Cell]]:
 
 
 def _rate_cells(num: np.ndarray, den: np.ndarray, status: np.ndarray, k: int) -> list[list[Cell]]:
-    num2, den2, st2 = num.reshape(-1, num.shape[-1]), den.reshape(-1, den.shape[-1]), status.reshape(-1, status.shape[-1])
+    num2, den2 = num.reshape(-1, num.shape[-1]), den.reshape(-1, den.shape[-1])
+    st2 = status.reshape(-1, status.shape[-1])
     rows = []
     for nr, dr, sr in zip(num2, den2, st2, strict=True):
         row = []
@@ -280,7 +308,7 @@ def _rate_cells(num: np.ndarray, den: np.ndarray, status: np.ndarray, k: int) ->
 
 
 def _columns() -> list[str]:
-    return [str(label) for _c, label in D.GENDERS] + [_("Total")]
+    return [str(label) for _c, label in defs.GENDERS] + [_("Total")]
 
 
 def _table(indicator: str, title: str, definition: str, kind: str, by: list[str],
@@ -288,7 +316,7 @@ def _table(indicator: str, title: str, definition: str, kind: str, by: list[str]
            cells: list[list[Cell]], *, code: str = "", unit: str = "", denominator: str = "",
            notes: list[str] | None = None) -> Table:
     dims = list(by) + ([part] if part else [])
-    labels = [str(D.DIMENSIONS[d].label) if d in D.DIMENSIONS else _("Category") for d in by]
+    labels = [str(defs.DIMENSIONS[d].label) if d in defs.DIMENSIONS else _("Category") for d in by]
     if part:
         labels.append(title if kind == "count" else _("Category"))
     key_axes = [[c for c, _l in cats] + ["total"] for cats in by_cats]
@@ -355,8 +383,8 @@ def _rate_from(fam: Family, part: str, counted: Sequence[str], k: int) -> list[l
 
 
 def esf_section(period: Period, region: list[str], by: list[str], k: int) -> list[Section]:
-    codes = D.esf_codes()
-    out_parts = sorted({ind.part for ind in D.ESF_OUTPUTS if ind.part})
+    codes = defs.esf_codes()
+    out_parts = sorted({ind.part for ind in defs.ESF_OUTPUTS if ind.part})
     entrants = family("entrants", period, region, by, out_parts, k)
     leavers = family("leavers", period, region, by, ["job_searching_on_leaving", "education_on_leaving",
                                                       "qualification_on_leaving", "employed_on_leaving"], k)
@@ -366,7 +394,7 @@ def esf_section(period: Period, region: list[str], by: list[str], k: int) -> lis
     summary_cells: list[list[Cell]] = []
     summary_keys: list[tuple[str, ...]] = []
     detail: list[Table] = []
-    for ind in (*D.ESF_OUTPUTS, *D.ESF_RESULTS):
+    for ind in (*defs.ESF_OUTPUTS, *defs.ESF_RESULTS):
         fam = fams[ind.population]
         if ind.part:
             values, status = _part_slice(fam, ind.part, ind.counted)
@@ -396,15 +424,16 @@ def esf_section(period: Period, region: list[str], by: list[str], k: int) -> lis
     notes = []
     if not_observed:
         notes.append(_("%(n)s participants who left in the period have not yet been followed for six months; "
-                       "they are not in the six-month results.") % {"n": cell_text(not_observed, _small(not_observed, k), k)})
+                       "they are not in the six-month results.")
+                     % {"n": cell_text(not_observed, _small(not_observed, k), k)})
     return [
         Section("esf_summary", _("ESF+ common indicators"), _("The Commission's common indicators, by gender."),
                 [summary]),
         Section("esf_outputs", _("Participants entering (outputs)"),
                 _("Characteristics on the day the joint-service episode started."),
-                [*detail[:len(D.ESF_OUTPUTS) if by else 0], *partitions]),
+                [*detail[:len(defs.ESF_OUTPUTS) if by else 0], *partitions]),
         Section("esf_results", _("Results on leaving and six months after"), " ".join(notes),
-                detail[len(D.ESF_OUTPUTS):]),
+                detail[len(defs.ESF_OUTPUTS):]),
     ]
 
 
@@ -496,7 +525,8 @@ def joint_section(period: Period, region: list[str], by: list[str], k: int) -> l
                                                    **{col: ""}).count()
         notes = [_("%(n)s episodes that ended in the period have not yet been followed this long.")
                  % {"n": cell_text(waiting, _small(waiting, k), k)}] if waiting else []
-        tables.append(_table(f"joint_status_{months}m", _("Status %(months)d months after the end") % {"months": months},
+        title = _("Status %(months)d months after the end") % {"months": months}
+        tables.append(_table(f"joint_status_{months}m", title,
                              _("Labour-market status of the people whose episode ended in the period, %(months)d "
                                "months after the end.") % {"months": months}, "count", by, fam.by_cats, col,
                              fam.part_cats[col], _count_cells(fam.parts[col], k), notes=notes))
@@ -629,7 +659,8 @@ def _gaps_table(period: Period, k: int) -> Table:
                              .values("rule", "client__gender").annotate(n=Count("client", distinct=True))
                              .values_list("rule", "client__gender", "n")), columns=["rule", "gender", "n"])
     labels = {code: str(rule.title) for code, rule in RULES.items()}
-    cells, names = [], []
+    cells: list[list[Cell]] = []
+    names: list[tuple[str, ...]] = []
     rule_keys: list[tuple[str, ...]] = []
     for rule in sorted(set(rows["rule"])):
         counts = _array(rows[rows["rule"] == rule], [("gender", GENDER_CODES)])
@@ -669,7 +700,7 @@ def build_report(report: str = "esf", *, period: str | Period, region: str | Seq
             sections += chain_section(per, k)
         titles = {"esf": _("ESF+ participant and result report"), "joint": _("Joint-service report by gender"),
                   "chain": _("Service-chain report"), "all": _("Indicator report")}
-        names = D.municipality_names()
+        names = defs.municipality_names()
         region_label = ", ".join(f"{c} {names.get(c, '')}".strip() for c in regions) if regions else _("All")
         return Report(
             key=report, title=str(titles[report]), period_label=per.label, period_start=per.start,

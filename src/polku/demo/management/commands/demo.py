@@ -29,6 +29,7 @@ class Command(BaseCommand):
             self.stdout.write(f"Done in {region.summary['seconds']:.1f} s.")
             self._train_impact_model()
             self._estimate_effects()
+            self._compute_indicators()
         self.stdout.write(f"\nDemo logins (password for all: {DEMO_PASSWORD}):")
         for username, _org, role, _first, _last in STAFF:
             self.stdout.write(f"  {username:<14} {role}")
@@ -39,10 +40,23 @@ class Command(BaseCommand):
         self.stdout.write(f"\nThe coordination sweep runs nightly ({when:%Y-%m-%d %H:%M}) when `polku worker` runs; "
                           "now: polku sweep, polku worklist --user coordinator, polku gaps --user manager")
         self.stdout.write("The impact model: polku impact models; retraining monthly with polku impact schedule.")
+        from polku.indicators.tasks import schedule_next as schedule_indicators
+
+        schedule_indicators()
+        self.stdout.write("Indicators: /indicators/ as manager, or polku indicators --period LAST_YEAR --report esf "
+                          "--format pdf --out esf.pdf; the facts are rebuilt nightly.")
         if options["no_server"]:
             return
         self.stdout.write(f"\nPolku is at http://127.0.0.1:{options['port']}/  (Ctrl+C stops it)\n")
         call_command("runserver", f"127.0.0.1:{options['port']}", "--noreload", "--insecure")
+
+    def _compute_indicators(self) -> None:
+        """Build the indicator facts, so /indicators/ and `polku indicators` have figures at once."""
+        from polku.indicators.facts import refresh
+
+        self.stdout.write("Computing the indicator facts (ESF+, joint service, service chain)...")
+        run = refresh(triggered_by="polku demo")
+        self.stdout.write(f"  {run.participations:,} participations, {run.referrals:,} referrals")
 
     def _train_impact_model(self) -> None:
         """Train the employment-potential model and the segments on the demo region, so the client page, the

@@ -4,12 +4,14 @@
                      [--format table|csv|xlsx|pdf|json] [--out FILE] [--language fi|sv|en] [--refresh]
     polku indicators refresh [--as-of DATE]
     polku indicators list
+    polku indicators schedule
 
 See docs/indicators.md.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 from pathlib import Path
 from typing import Any
@@ -20,7 +22,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from polku.core.errors import InvalidInput
-from polku.indicators import definitions as D
+from polku.indicators import definitions as defs
 from polku.indicators.facts import refresh
 from polku.indicators.report import Report
 from polku.indicators.services import REPORTS, build_report
@@ -52,12 +54,13 @@ class Command(BaseCommand):
     help = "Indicator reports (ESF+, joint service, service chain) with small-cell protection (docs/indicators.md)."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("action", nargs="?", default="report", choices=["report", "refresh", "list"],
-                            help="report (default), refresh the facts, or list the indicator definitions")
+        parser.add_argument("action", nargs="?", default="report", choices=["report", "refresh", "list", "schedule"],
+                            help="report (default), refresh the facts, schedule the nightly refresh, or list the "
+                            "indicator definitions")
         parser.add_argument("--period", help="2025, 2025-Q2, 2025-03 or 2025-01-01..2025-06-30")
         parser.add_argument("--report", default="all", help="esf, joint, chain or all (default)")
         parser.add_argument("--region", default="", help="municipality codes, comma-separated (default: all)")
-        parser.add_argument("--by", default="", help="breakdown(s), comma-separated: " + ", ".join(D.BREAKDOWNS))
+        parser.add_argument("--by", default="", help="breakdown(s), comma-separated: " + ", ".join(defs.BREAKDOWNS))
         parser.add_argument("--format", default="table", help="table, csv, xlsx, pdf or json")
         parser.add_argument("--out", default="", help="write to this file (required for xlsx and pdf)")
         parser.add_argument("--language", default="", help="fi, sv or en (default: the site's language)")
@@ -79,12 +82,19 @@ class Command(BaseCommand):
         if action == "list":
             self._list()
             return
+        if action == "schedule":
+            from polku.indicators.tasks import schedule_next
+
+            when = schedule_next()
+            self.stdout.write(_("The indicator facts are rebuilt nightly; next %(when)s (when `polku worker` runs).")
+                              % {"when": f"{timezone.localtime(when):%Y-%m-%d %H:%M}"})
+            return
         if action == "refresh" or options["refresh"]:
-            as_of = timezone.localdate()
+            as_of: dt.date = timezone.localdate()
             if options["as_of"]:
                 from polku.impact.management.commands.impact import _date
 
-                as_of = _date(options["as_of"], "--as-of")
+                as_of = _date(options["as_of"], "--as-of") or as_of
             run = refresh(as_of, progress=self._progress)
             self.stderr.write(_("Facts rebuilt from the records up to %(as_of)s: %(n)d participations, %(r)d "
                                 "referrals.") % {"as_of": run.as_of, "n": run.participations, "r": run.referrals})
@@ -119,8 +129,8 @@ class Command(BaseCommand):
             self.stdout.write(data.decode("utf-8"), ending="")
 
     def _list(self) -> None:
-        codes = D.esf_codes()
-        for ind in (*D.ESF_OUTPUTS, *D.ESF_RESULTS):
+        codes = defs.esf_codes()
+        for ind in (*defs.ESF_OUTPUTS, *defs.ESF_RESULTS):
             self.stdout.write(f"{ind.key:32} {codes.get(ind.key, ''):7} {ind.name}\n    {ind.definition}")
         self.stdout.write(_("Joint-service, service-chain and assessment indicators: see docs/indicators.md."))
 
