@@ -74,6 +74,13 @@ def _date_objects(days: np.ndarray, missing: int | None = None) -> np.ndarray:
     return out
 
 
+def _ints_or_none(values: np.ndarray) -> np.ndarray:
+    out = np.empty(len(values), dtype=object)
+    for i, v in enumerate(values.tolist()):
+        out[i] = None if v == NONE_DAY else int(v)
+    return out
+
+
 def person_key() -> bytes:
     from polku.impact.table import pseudonym_key
 
@@ -258,6 +265,10 @@ def load_frames(as_of: dt.date, progress: ProgressFn | None = None, *, segments:
     plan_days = np.array([_day(first_plan[e]) if e in first_plan and first_plan[e] <= as_of else NONE_DAY
                           for e in ep["episode"].tolist()], dtype=np.int64)
     ep["plan"] = plan_days
+    ep["days_to_plan"] = np.where(plan_days < NONE_DAY, plan_days - ep["start"].to_numpy(), NONE_DAY)
+    mapping_ended = np.minimum(np.minimum(plan_days, ep["mapping_end"].to_numpy()), ep["end"].to_numpy())
+    ep["mapping_ended"] = np.where(mapping_ended <= today, mapping_ended, NONE_DAY)
+    ep["mapping_days"] = np.where(ep["mapping_ended"] < NONE_DAY, ep["mapping_ended"] - ep["start"], NONE_DAY)
 
     groups = municipality_groups()
     ep["area"] = ep["municipality"].map(lambda code: groups.get(code, "unknown"))
@@ -285,7 +296,10 @@ def load_frames(as_of: dt.date, progress: ProgressFn | None = None, *, segments:
     referrals = referrals[[s is not None and s <= as_of for s in referrals["sent"]]]
     answered = [min([d for d in (r, c) if d is not None and d <= as_of], default=None)
                 for r, c in zip(referrals["received"], referrals["decided"], strict=True)]
+    started_ok = [s if s is not None and s <= as_of else None for s in referrals["started"]]
     referrals = referrals.assign(
+        waiting_days=[None if s is None else (s - t).days for s, t in zip(started_ok, referrals["sent"], strict=True)],
+        answer_days=[None if a is None else (a - t).days for a, t in zip(answered, referrals["sent"], strict=True)],
         answered=answered,
         started=[s if s is not None and s <= as_of else None for s in referrals["started"]],
         person=persons(referrals["client"].to_numpy()) if len(referrals) else np.zeros(0, np.int64),
@@ -353,6 +367,9 @@ def refresh(as_of: dt.date | None = None, *, triggered_by: str = "polku indicato
             "start_date": _date_objects(ep["start"].to_numpy()),
             "mapping_end": _date_objects(ep["mapping_end"].to_numpy()),
             "plan_date": _date_objects(ep["plan"].to_numpy(), NONE_DAY),
+            "days_to_plan": _ints_or_none(ep["days_to_plan"].to_numpy()),
+            "mapping_ended_on": _date_objects(ep["mapping_ended"].to_numpy(), NONE_DAY),
+            "mapping_days": _ints_or_none(ep["mapping_days"].to_numpy()),
             "end_date": _date_objects(ep["end"].to_numpy(), NONE_DAY),
             **{name: ep[name].astype(str).to_numpy(object) for name in (
                 "end_reason", "gender", "language", "education", "foreign_background", "third_country", "minority",
@@ -388,6 +405,8 @@ def refresh(as_of: dt.date | None = None, *, triggered_by: str = "polku indicato
                 "answered_on": refs["answered"].to_numpy(object),
                 "started_on": refs["started"].to_numpy(object),
                 "status": refs["status"].to_numpy(object),
+                "waiting_days": refs["waiting_days"].to_numpy(object),
+                "answer_days": refs["answer_days"].to_numpy(object),
             }))
         say("facts written")
         with_segments = bool((ep["segment"] != "").any()) if len(ep) else False

@@ -45,6 +45,9 @@ class ParticipationFact(models.Model):
     start_date = models.DateField(_("start date"))
     mapping_end = models.DateField(_("end of mapping period"))
     plan_date = models.DateField(_("first plan"), null=True, blank=True)
+    days_to_plan = models.IntegerField(_("days from the start to the first plan"), null=True, blank=True)
+    mapping_ended_on = models.DateField(_("mapping period ended"), null=True, blank=True)
+    mapping_days = models.IntegerField(_("days in the mapping period"), null=True, blank=True)
     end_date = models.DateField(_("end date"), null=True, blank=True)
     end_reason = models.CharField(_("end reason"), max_length=24, blank=True)
     gender = models.CharField(_("gender"), max_length=16)
@@ -72,7 +75,9 @@ class ParticipationFact(models.Model):
     class Meta:
         verbose_name = _("participation fact")
         verbose_name_plural = _("participation facts")
-        indexes = [models.Index(fields=["start_date"]), models.Index(fields=["end_date"])]
+        indexes = [models.Index(fields=["start_date"]), models.Index(fields=["end_date"]),
+                   models.Index(fields=["plan_date"]), models.Index(fields=["mapping_ended_on"]),
+                   models.Index(fields=["person", "start_date"])]
 
     def __str__(self) -> str:
         return str(self.episode)
@@ -114,6 +119,8 @@ class ReferralFact(models.Model):
     answered_on = models.DateField(_("answered"), null=True, blank=True)
     started_on = models.DateField(_("started"), null=True, blank=True)
     status = models.CharField(_("status"), max_length=16)
+    waiting_days = models.IntegerField(_("days from sending to the start"), null=True, blank=True)
+    answer_days = models.IntegerField(_("days from sending to the answer"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("referral fact")

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from django.conf import settings
-from django.db.models import Case, CharField, Count, F, Q, Value, When
+from django.db.models import Case, CharField, Count, Exists, F, OuterRef, Q, Value, When
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -441,24 +441,38 @@ def _small(value: int, k: int) -> str:
     return PRIMARY if 0 < value < k else PUBLISHED
 
 
+def weighted_median(values: np.ndarray, counts: np.ndarray) -> float:
+    """The median of ``values`` each repeated ``counts`` times (the mean of the two middle ones when even)."""
+    order = np.argsort(values, kind="stable")
+    v, c = values[order], counts[order]
+    total = int(c.sum())
+    cum = np.cumsum(c)
+    low = v[np.searchsorted(cum, (total - 1) // 2 + 1)]
+    high = v[np.searchsorted(cum, total // 2 + 1)]
+    return float(low + high) / 2.0
+
+
 def _median_table(frame: pd.DataFrame, by: list[str], by_cats: list[list[tuple[str, str]]], value: str,
                   k: int) -> list[list[Cell]]:
-    """Medians over every combination of the breakdowns and gender (margins included), hidden under k people."""
+    """Medians over every combination of the breakdowns and gender (margins included), hidden under k people.
+    ``frame`` is a histogram: the breakdowns, gender, ``value`` and how many people (``n``) had it."""
     axes = [(d, [c for c, _l in cats]) for d, cats in zip(by, by_cats, strict=True)] + [("gender", GENDER_CODES)]
     shape = tuple(len(c) + 1 for _n, c in axes)
     medians = np.full(shape, np.nan)
     persons = np.zeros(shape, dtype=np.int64)
+    values = frame[value].to_numpy(float) if len(frame) else np.zeros(0)
+    counts = frame["n"].to_numpy(np.int64) if len(frame) else np.zeros(0, np.int64)
+    codes = {name: frame[name].to_numpy(object) if len(frame) else np.zeros(0, object) for name, _c in axes}
     for combo in itertools.product(*[[*cats, None] for _n, cats in axes]):
         sel = np.ones(len(frame), dtype=bool)
         for (name, _cats), code in zip(axes, combo, strict=True):
             if code is not None:
-                sel &= (frame[name] == code).to_numpy()
+                sel &= codes[name] == code
         index = tuple(cats.index(code) if code is not None else len(cats)
                       for (_n, cats), code in zip(axes, combo, strict=True))
-        chosen = frame.loc[sel, value]
-        persons[index] = len(chosen)
-        if len(chosen):
-            medians[index] = float(np.median(chosen))
+        persons[index] = int(counts[sel].sum())
+        if persons[index]:
+            medians[index] = weighted_median(values[sel], counts[sel])
     status = protect_median(persons, k)
     flat_m, flat_s = medians.reshape(-1, shape[-1]), status.reshape(-1, shape[-1])
     return [[Cell(round(m, 1) if s == PUBLISHED and not np.isnan(m) else None,
@@ -467,11 +481,17 @@ def _median_table(frame: pd.DataFrame, by: list[str], by_cats: list[list[tuple[s
              for m, s in zip(rm, rs, strict=True)] for rm, rs in zip(flat_m, flat_s, strict=True)]
 
 
-def _fact_rows(q: Q, by: list[str], extra: dict[str, Any]) -> pd.DataFrame:
-    annotations = {f"d_{d}": DIM_EXPRESSIONS[d]() if d in DIM_EXPRESSIONS else F(d) for d in by}
-    names = [*annotations, "gender", *extra]
-    qs = ParticipationFact.objects.filter(q).annotate(**annotations, **extra).values_list(*names)
-    frame = pd.DataFrame(list(qs), columns=names)
+def _grouped(model: Any, q: Q, dims: list[str], value: str | None = None,
+             expressions: dict[str, Any] | None = None) -> pd.DataFrame:
+    """One grouped query: how many rows of ``model`` matching ``q`` have each combination of ``dims``, gender and
+    (when given) ``value`` — a histogram from which counts and medians are taken. ``expressions`` gives dimensions
+    of the caller's own (name → expression)."""
+    own = expressions or {}
+    annotations = {f"d_{d}": own[d] if d in own else DIM_EXPRESSIONS[d]() if d in DIM_EXPRESSIONS else F(d)
+                   for d in dims}
+    names = [*annotations, "gender", *([value] if value else [])]
+    qs = model.objects.filter(q).annotate(**annotations).values(*names).annotate(n=Count("id")).order_by()
+    frame = pd.DataFrame(list(qs.values_list(*names, "n")), columns=[*names, "n"])
     frame.columns = [c[2:] if c.startswith("d_") else c for c in frame.columns]
     return frame
 
@@ -479,9 +499,11 @@ def _fact_rows(q: Q, by: list[str], extra: dict[str, Any]) -> pd.DataFrame:
 def joint_section(period: Period, region: list[str], by: list[str], k: int) -> list[Section]:
     tables: list[Table] = []
     # clients: people with an episode open in the period, each counted once (their latest episode)
-    open_rows = _fact_rows(_population_q("open", period, region), by, {"p": F("person"), "s": F("start_date")})
-    open_rows = open_rows.sort_values(["p", "s"], kind="stable").drop_duplicates("p", keep="last")
-    open_rows["n"] = 1
+    open_q = _population_q("open", period, region)
+    later = ParticipationFact.objects.filter(open_q, person=OuterRef("person")).filter(
+        Q(start_date__gt=OuterRef("start_date"))
+        | Q(start_date=OuterRef("start_date"), episode__gt=OuterRef("episode")))
+    open_rows = _grouped(ParticipationFact, open_q & ~Q(Exists(later)), by)
     by_cats = [_categories(d, open_rows) for d in by]
     axes = [(d, [c for c, _l in cats]) for d, cats in zip(by, by_cats, strict=True)]
     clients = protect(_array(open_rows, [*axes, ("gender", GENDER_CODES)]), k)
@@ -498,15 +520,15 @@ def joint_section(period: Period, region: list[str], by: list[str], k: int) -> l
                            "plan drawn up by the end of the period."), "rate", by, due.by_cats, None, None,
                          _rate_from(due, "has_plan", ["yes"], k), unit="%"))
     a, b = period.start, period.end
-    planned = _fact_rows(Q(plan_date__gte=a, plan_date__lte=b) & _region_q(region), by,
-                         {"st": F("start_date"), "pl": F("plan_date")})
-    planned["days"] = [(p - s).days for p, s in zip(planned["pl"], planned["st"], strict=True)]
+    planned = _grouped(ParticipationFact, Q(plan_date__gte=a, plan_date__lte=b) & _region_q(region), by,
+                       "days_to_plan").rename(columns={"days_to_plan": "days"})
     tables.append(_table("joint_time_to_plan", _("Time to plan"),
                          _("Days from the start of the episode to its first plan, for plans drawn up in the "
                            "period."), "median", by, [_categories(d, planned) for d in by], None, None,
                          _median_table(planned, by, [_categories(d, planned) for d in by], "days", k),
                          unit=_("median, days")))
-    mapped = _mapping_rows(period, region, by)
+    mapped = _grouped(ParticipationFact, Q(mapping_ended_on__gte=a, mapping_ended_on__lte=b) & _region_q(region),
+                      by, "mapping_days").rename(columns={"mapping_days": "days"})
     tables.append(_table("joint_time_in_mapping", _("Time in the mapping period"),
                          _("Days from the start to the end of the mapping period (the first plan, the deadline or "
                            "the end of the episode, whichever came first), for mapping periods that ended in the "
@@ -539,21 +561,6 @@ def joint_section(period: Period, region: list[str], by: list[str], k: int) -> l
 
 def _region_q(region: list[str]) -> Q:
     return Q(municipality__in=region) if region else Q()
-
-
-def _mapping_rows(period: Period, region: list[str], by: list[str]) -> pd.DataFrame:
-    a, b = period.start, period.end
-    rows = _fact_rows(Q(start_date__lte=b) & _region_q(region), by,
-                      {"st": F("start_date"), "me": F("mapping_end"), "pl": F("plan_date"), "en": F("end_date")})
-    if not len(rows):
-        rows["days"] = []
-        return rows
-    ended = [min(d for d in (me, pl, en) if d is not None) for me, pl, en in
-             zip(rows["me"], rows["pl"], rows["en"], strict=True)]
-    rows["ended"] = ended
-    rows = rows[[a <= e <= b for e in rows["ended"]]].copy()
-    rows["days"] = [(e - s).days for e, s in zip(rows["ended"], rows["st"], strict=True)]
-    return rows
 
 
 def _assessment_table(period: Period, k: int) -> list[Table]:
@@ -593,10 +600,8 @@ def chain_section(period: Period, k: int, unanswered_days: int | None = None) ->
     from polku.organisations.models import Organisation
 
     a, b = period.start, period.end
-    started = pd.DataFrame(list(ReferralFact.objects.filter(started_on__gte=a, started_on__lte=b)
-                                .values_list("service", "provider", "gender", "sent_on", "started_on")),
-                           columns=["service", "provider", "gender", "sent", "started"])
-    started["days"] = [(s - t).days for s, t in zip(started["started"], started["sent"], strict=True)]
+    started = _grouped(ReferralFact, Q(started_on__gte=a, started_on__lte=b), ["service", "provider"],
+                       "waiting_days").rename(columns={"waiting_days": "days"})
     services = {s.id: s for s in Service.objects.filter(id__in=set(started["service"])).select_related("provider")}
     orgs = {o.id: o for o in Organisation.objects.filter(id__in=set(started["provider"]))}
     lang_name = _name_getter()
@@ -616,14 +621,11 @@ def chain_section(period: Period, k: int, unanswered_days: int | None = None) ->
                _median_table(started, ["provider"], [org_cats], "days", k), unit=_("median, days")),
     ]
     days = unanswered_days if unanswered_days is not None else _unanswered_days()
-    sent = pd.DataFrame(list(ReferralFact.objects.filter(sent_on__gte=a, sent_on__lte=b)
-                             .values_list("gender", "sent_on", "answered_on")),
-                        columns=["gender", "sent", "answered"])
-    as_of = latest_refresh().as_of if latest_refresh() else timezone.localdate()
-    sent["part"] = ["yes" if (ans is None and (as_of - s).days > days) or
-                    (ans is not None and (ans - s).days > days) else "no"
-                    for s, ans in zip(sent["sent"], sent["answered"], strict=True)]
-    sent["n"] = 1
+    refreshed = latest_refresh()
+    as_of = refreshed.as_of if refreshed else timezone.localdate()
+    late = Q(answer_days__gt=days) | Q(answer_days__isnull=True, sent_on__lt=as_of - dt.timedelta(days=days))
+    late_expr = Case(When(late, then=Value("yes")), default=Value("no"), output_field=CharField())
+    sent = _grouped(ReferralFact, Q(sent_on__gte=a, sent_on__lte=b), ["part"], expressions={"part": late_expr})
     base = _array(sent, [("gender", GENDER_CODES)])
     part = _array(sent, [("part", ["yes", "no"]), ("gender", GENDER_CODES)])
     base_p, parts = _protect_family(base, {"part": part}, k)
