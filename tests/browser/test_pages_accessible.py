@@ -41,6 +41,28 @@ def test_effects_page__manager(assert_accessible: Any, django_db_blocker: Any) -
             run.delete()
 
 
+def test_indicators_page__manager(assert_accessible: Any, django_db_blocker: Any) -> None:
+    """The indicator dashboard: first before any facts are computed (the message), then with the demo region's
+    facts: the report with its tables, bar charts and downloads."""
+    from polku.indicators.facts import refresh
+    from polku.indicators.models import AssessmentChangeFact, FactRefresh, ParticipationFact, ReferralFact
+
+    def clear() -> None:
+        for model in (ParticipationFact, AssessmentChangeFact, ReferralFact, FactRefresh):
+            model.objects.all().delete()
+
+    with django_db_blocker.unblock():
+        clear()
+    assert_accessible("manager", "/indicators/", "indicators-empty", ["en"])
+    with django_db_blocker.unblock():
+        refresh()
+    try:
+        assert_accessible("manager", "/indicators/?report=all&by=age_band", "indicators")
+    finally:
+        with django_db_blocker.unblock():
+            clear()
+
+
 def test_impact_client_page_with_the_estimate__coordinator(assert_accessible: Any, impact_models: Any,
                                                             visit: Any) -> None:
     from django.contrib.auth import get_user_model

@@ -181,6 +181,7 @@ def _register_routers() -> None:
         assessments,
         clients,
         episodes,
+        indicators,
         me,
         organisations,
         plans,
@@ -198,6 +199,7 @@ def _register_routers() -> None:
     api.add_router("/referrals", referrals.router, tags=["referrals"])
     api.add_router("/alerts", alerts.router, tags=["alerts"])
     api.add_router("/access-log", access_log.router, tags=["access log"])
+    api.add_router("/indicators", indicators.router, tags=["indicators"])
 
 
 _register_routers()

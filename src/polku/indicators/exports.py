@@ -284,3 +284,36 @@ def to_pdf(report: Report) -> bytes:
     result = document.write_pdf()
     assert result is not None
     return bytes(result)
+
+
+def render_table_text(report: Report) -> str:
+    """A plain-text rendering: each table with aligned columns."""
+    lines = [report.title, f"{report.period_label} · {report.region_label}", *report.notes, ""]
+    for section in report.sections:
+        lines += [f"== {section.title} ==", *([section.intro] if section.intro else []), ""]
+        for table in section.tables:
+            head = f"{table.code} " if table.code else ""
+            lines.append(f"{head}{table.title}" + (f" ({table.unit})" if table.unit else ""))
+            header = [" / ".join(table.row_dimension_labels), *table.columns]
+            body = [[" · ".join(row), *[cell.text for cell in cells]]
+                    for row, cells in zip(table.rows, table.cells, strict=True)]
+            widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
+            for r in [header, *body]:
+                lines.append("  ".join([r[0].ljust(widths[0]), *[c.rjust(w) for c, w in
+                                                                    zip(r[1:], widths[1:], strict=True)]]).rstrip())
+            lines += [*table.notes, ""]
+    lines += [f"{mark}  {meaning}" for mark, meaning in report.legend]
+    return "\n".join(lines) + "\n"
+
+
+def render(report: Report, fmt: str) -> bytes:
+    """The report in ``fmt`` (table, csv, xlsx, pdf, json) as bytes."""
+    if fmt == "table":
+        return render_table_text(report).encode("utf-8")
+    if fmt == "csv":
+        return to_csv(report).encode("utf-8")
+    if fmt == "json":
+        return to_json(report).encode("utf-8")
+    if fmt == "xlsx":
+        return to_xlsx(report)
+    return to_pdf(report)

@@ -20,6 +20,7 @@ ITEMS: list[tuple[str, Any, frozenset[str] | None]] = [
     ("web:services", _("Services"), None),
     ("web:gaps", _("Gap overview"), frozenset({StaffRole.MANAGER, StaffRole.ADMINISTRATOR})),
     ("web:impact", _("Impact model"), frozenset({StaffRole.MANAGER, StaffRole.ADMINISTRATOR})),
+    ("web:indicators", _("Indicators"), frozenset({StaffRole.MANAGER, StaffRole.ADMINISTRATOR})),
     ("web:admin_home", _("Administration"), frozenset({StaffRole.ADMINISTRATOR})),
 ]
 

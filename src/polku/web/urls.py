@@ -8,6 +8,7 @@ from . import (
     client_views,
     effects_views,
     impact_views,
+    indicator_views,
     plan_views,
     referral_views,
     views,
@@ -30,4 +31,5 @@ urlpatterns = [
     *admin_views.urlpatterns,
     *impact_views.urlpatterns,
     *effects_views.urlpatterns,
+    *indicator_views.urlpatterns,
 ]

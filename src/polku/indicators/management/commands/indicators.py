@@ -23,31 +23,11 @@ from django.utils.translation import gettext as _
 
 from polku.core.errors import InvalidInput
 from polku.indicators import definitions as defs
+from polku.indicators.exports import render
 from polku.indicators.facts import refresh
-from polku.indicators.report import Report
 from polku.indicators.services import REPORTS, build_report
 
 FORMATS = ("table", "csv", "xlsx", "pdf", "json")
-
-
-def render_table_text(report: Report) -> str:
-    """A plain-text rendering: each table with aligned columns."""
-    lines = [report.title, f"{report.period_label} · {report.region_label}", *report.notes, ""]
-    for section in report.sections:
-        lines += [f"== {section.title} ==", *([section.intro] if section.intro else []), ""]
-        for table in section.tables:
-            head = f"{table.code} " if table.code else ""
-            lines.append(f"{head}{table.title}" + (f" ({table.unit})" if table.unit else ""))
-            header = [" / ".join(table.row_dimension_labels), *table.columns]
-            body = [[" · ".join(row), *[cell.text for cell in cells]]
-                    for row, cells in zip(table.rows, table.cells, strict=True)]
-            widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
-            for r in [header, *body]:
-                lines.append("  ".join([r[0].ljust(widths[0]), *[c.rjust(w) for c, w in
-                                                                    zip(r[1:], widths[1:], strict=True)]]).rstrip())
-            lines += [*table.notes, ""]
-    lines += [f"{mark}  {meaning}" for mark, meaning in report.legend]
-    return "\n".join(lines) + "\n"
 
 
 class Command(BaseCommand):
@@ -133,18 +113,3 @@ class Command(BaseCommand):
         for ind in (*defs.ESF_OUTPUTS, *defs.ESF_RESULTS):
             self.stdout.write(f"{ind.key:32} {codes.get(ind.key, ''):7} {ind.name}\n    {ind.definition}")
         self.stdout.write(_("Joint-service, service-chain and assessment indicators: see docs/indicators.md."))
-
-
-def render(report: Report, fmt: str) -> bytes:
-    """The report in ``fmt`` (table, csv, xlsx, pdf, json) as bytes."""
-    from polku.indicators import exports
-
-    if fmt == "table":
-        return render_table_text(report).encode("utf-8")
-    if fmt == "csv":
-        return exports.to_csv(report).encode("utf-8")
-    if fmt == "json":
-        return exports.to_json(report).encode("utf-8")
-    if fmt == "xlsx":
-        return exports.to_xlsx(report)
-    return exports.to_pdf(report)
