@@ -81,6 +81,14 @@ def _ints_or_none(values: np.ndarray) -> np.ndarray:
     return out
 
 
+def _nullable_ints(values: pd.Series) -> np.ndarray:
+    """Whole numbers as Python ints, missing ones (None or NaN, as pandas may turn them) as None."""
+    out = np.empty(len(values), dtype=object)
+    for i, v in enumerate(values.tolist()):
+        out[i] = None if v is None or v != v else int(v)
+    return out
+
+
 def person_key() -> bytes:
     from polku.impact.table import pseudonym_key
 
@@ -405,8 +413,8 @@ def refresh(as_of: dt.date | None = None, *, triggered_by: str = "polku indicato
                 "answered_on": refs["answered"].to_numpy(object),
                 "started_on": refs["started"].to_numpy(object),
                 "status": refs["status"].to_numpy(object),
-                "waiting_days": refs["waiting_days"].to_numpy(object),
-                "answer_days": refs["answer_days"].to_numpy(object),
+                "waiting_days": _nullable_ints(refs["waiting_days"]),
+                "answer_days": _nullable_ints(refs["answer_days"]),
             }))
         say("facts written")
         with_segments = bool((ep["segment"] != "").any()) if len(ep) else False
