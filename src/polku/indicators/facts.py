@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Min
 from django.db.models.functions import TruncDate
 from django.utils import timezone
@@ -422,6 +422,10 @@ def refresh(as_of: dt.date | None = None, *, triggered_by: str = "polku indicato
             log_system_access(client_ids=frames.client_ids.tolist(), category=category, action=AccessAction.EXPORT,
                               purpose=INDICATOR_PURPOSE, actor_name=triggered_by, user=user)
         say("reads logged")
+        if connection.vendor == "postgresql":  # fresh planner statistics for the reports' grouped queries
+            with connection.cursor() as cursor:
+                for model in (ParticipationFact, ReferralFact, AssessmentChangeFact):
+                    cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
         run = FactRefresh.objects.create(started_at=started, finished_at=timezone.now(), as_of=as_of,
                                          participations=len(ep), assessments=len(changes),
                                          referrals=len(frames.referrals),

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from django.conf import settings
+from django.db import connection, transaction
 from django.db.models import Case, CharField, Count, Exists, F, OuterRef, Q, Value, When
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -34,6 +35,8 @@ from .protection import Protected, cell_text, protect, protect_median
 from .report import DENOMINATOR, PRIMARY, PUBLISHED, SECONDARY, Cell, Report, Section, Table
 
 REPORTS = ("esf", "joint", "chain", "all")
+#: PostgreSQL's memory for one grouping step while a report is built (its default of 4 MB spills to disk).
+REPORT_WORK_MEM = "128MB"
 MAX_BREAKDOWN = 2
 
 LM_STATUS = (("long_term_unemployed", "Long-term unemployed"), ("other_unemployed", "Other unemployed"),
@@ -692,7 +695,11 @@ def build_report(report: str = "esf", *, period: str | Period, region: str | Seq
     if refresh is None:
         raise InvalidInput(_("The indicators have not been computed yet: run “polku indicators refresh”."))
     k = threshold()
-    with override(lang):
+    with override(lang), transaction.atomic():
+        if connection.vendor == "postgresql":  # grouping in memory, not in sort files on disk; no JIT warm-up
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL jit = off")
+                cursor.execute("SELECT set_config('work_mem', %s, true)", [REPORT_WORK_MEM])
         sections: list[Section] = []
         if report in ("esf", "all"):
             sections += esf_section(per, regions, breakdown, k)
