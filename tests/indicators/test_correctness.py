@@ -227,3 +227,38 @@ def test_the_command_never_prints_a_count_of_1_to_4(region: Path, settings: Any,
     for line in csv.DictReader(out.splitlines()):
         if line["Value"] and line["Kind"] == "count":
             assert float(line["Value"]) == 0 or float(line["Value"]) >= 5
+
+
+def test_plan_share_mapping_time_and_unanswered_referrals(region: Path) -> None:
+    rec = _records()
+    report = build_report("all", period=PERIOD, language="en")
+    tz = timezone.get_current_timezone()
+    first_plan: dict[int, dt.date] = {}
+    for v in PlanVersion.objects.values("plan__episode_id", "created_at"):
+        day = v["created_at"].astimezone(tz).date()
+        first_plan[v["plan__episode_id"]] = min(first_plan.get(v["plan__episode_id"], day), day)
+    due = [e for e in rec["episodes"] if e["start_date"] <= P1 and e["mapping_period_end"] <= P1
+           and (e["end_date"] is None or e["end_date"] >= P0)]
+    with_plan = [e for e in due if e["id"] in first_plan and first_plan[e["id"]] <= P1]
+    share = report.table("joint_plan_share").cells[-1][-1].value
+    assert share == round(100.0 * len(with_plan) / len(due), 1)
+
+    mapping = []
+    for e in rec["episodes"]:
+        ends = [d for d in (first_plan.get(e["id"]), e["mapping_period_end"],
+                            e["end_date"] if e["end_date"] and e["end_date"] <= AS_OF else None) if d is not None]
+        ended = min(ends)
+        if ended <= AS_OF and P0 <= ended <= P1:
+            mapping.append((ended - e["start_date"]).days)
+    assert report.table("joint_time_in_mapping").cells[-1][-1].value == round(float(statistics.median(mapping)), 1)
+
+    late = 0
+    for r in Referral.objects.filter(sent_at__isnull=False).values():
+        sent = r["sent_at"].astimezone(tz).date()
+        if not P0 <= sent <= P1:
+            continue
+        answers = [d.astimezone(tz).date() for d in (r["received_at"], r["decided_at"]) if d is not None]
+        answers = [d for d in answers if d <= AS_OF]
+        answered = min(answers) if answers else None
+        late += (answered is None and (AS_OF - sent).days > 14) or (answered is not None and (answered - sent).days > 14)
+    assert report.table("chain_unanswered").cells[-1][-1].value == late
