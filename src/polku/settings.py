@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "polku.synth",
     "polku.impact",
     "polku.indicators",
+    "polku.partners",
 ]
 
 MIDDLEWARE = [
