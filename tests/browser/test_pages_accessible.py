@@ -3,7 +3,10 @@ WCAG 2.1 A/AA violation. Screenshots land in var/screenshots/."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
+
+import pytest
 
 from .conftest import axe_violations, describe, screenshot
 
@@ -88,3 +91,73 @@ def test_impact_client_page_with_the_estimate__coordinator(assert_accessible: An
 
 def test_impact_portal_home_with_my_group(assert_accessible: Any, impact_models: Any) -> None:
     assert_accessible("client", "/me/", "impact-portal-home", ["en"])
+
+
+@pytest.fixture
+def partner_world(region: Any, django_db_blocker: Any) -> Iterator[dict[str, Any]]:
+    """An employer with an opening in the municipality of one of the demo coordinator's clients (needing skills,
+    so that the training step shows) and a public contract with an employment clause; removed afterwards."""
+    import datetime as dt
+
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+
+    from polku.clients.selectors import caseload_page
+    from polku.core.identity import make_business_id
+    from polku.organisations.models import Organisation
+    from polku.partners.models import Employer, Opening, PublicContract, Skill
+    from polku.partners.services import ensure_skills
+
+    with django_db_blocker.unblock():
+        ensure_skills()
+        coordinator = get_user_model().objects.get(username="coordinator")
+        client = next(iter(caseload_page(actor=coordinator)))
+        n = 9_100_000
+        while make_business_id(f"{n:07d}") is None or Employer.objects.filter(
+                business_id=make_business_id(f"{n:07d}")).exists():
+            n += 1
+        employer = Employer.objects.create(name="Browser Kierto Oy", business_id=str(make_business_id(f"{n:07d}")),
+                                           kind="social_enterprise", municipality_code=client.municipality_code,
+                                           mission="Work for people far from the labour market",
+                                           social_enterprise_mark=True)
+        today = timezone.localdate()
+        opening = Opening.objects.create(employer=employer, title="Browser recycling worker", kind="supported",
+                                         hours_per_week=20, municipality_code=client.municipality_code,
+                                         physical_demand=0, cognitive_demand=0, language="any", start_date=today,
+                                         places=3, accommodations=255)
+        opening.skills.set(Skill.objects.order_by("code")[:3])
+        contract = PublicContract.objects.create(
+            reference="BROWSER-1", title="Property maintenance", procurer=Organisation.objects.order_by("pk")[0],
+            supplier=employer, start_date=today - dt.timedelta(days=90), end_date=today + dt.timedelta(days=270),
+            value_eur=100000, required_hires=3, required_months=18, target_groups=["long_term_unemployed"])
+    try:
+        yield {"client": client, "opening": opening, "contract": contract}
+    finally:
+        with django_db_blocker.unblock():
+            contract.delete()
+            opening.proposals.all().delete()
+            opening.delete()
+            employer.delete()
+
+
+def test_partner_pages__coordinator(assert_accessible: Any, partner_world: dict[str, Any], visit: Any) -> None:
+    client, opening = partner_world["client"], partner_world["opening"]
+    assert_accessible("coordinator", f"/clients/{client.pk}/#suitable-jobs", "partner-client-page")
+    assert_accessible("coordinator", f"/clients/{client.pk}/job-preferences/", "partner-job-preferences")
+    assert_accessible("coordinator", "/partners/openings/", "partner-openings")
+    assert_accessible("coordinator", f"/partners/openings/{opening.pk}/", "partner-opening")
+    # Proposing without the client's agreement: the error in the page is accessible too, and reached by keyboard.
+    tab = visit("coordinator", "en")
+    tab.open(f"/clients/{client.pk}/#suitable-jobs")
+    form = tab.page.locator(f"#suggestion-{opening.pk} form").first
+    form.locator("button[type=submit]").focus()
+    tab.page.keyboard.press("Enter")
+    tab.page.wait_for_load_state()
+    tab.page.locator(f"#id_propose-{opening.pk}-client_agreed_error").wait_for()
+    violations = axe_violations(tab.page)
+    screenshot(tab.page, "partner-propose-error-en")
+    assert not violations, describe(violations)
+
+
+def test_partner_contracts__manager(assert_accessible: Any, partner_world: dict[str, Any]) -> None:
+    assert_accessible("manager", "/partners/contracts/", "partner-contracts")

@@ -184,6 +184,7 @@ def _register_routers() -> None:
         indicators,
         me,
         organisations,
+        partners,
         plans,
         referrals,
         services,
@@ -200,6 +201,7 @@ def _register_routers() -> None:
     api.add_router("/alerts", alerts.router, tags=["alerts"])
     api.add_router("/access-log", access_log.router, tags=["access log"])
     api.add_router("/indicators", indicators.router, tags=["indicators"])
+    api.add_router("/partners", partners.router, tags=["employment partners"])
 
 
 _register_routers()

@@ -118,3 +118,132 @@ def report_by(rows: list[Fulfilment], key: str, threshold: int | None = None) ->
             "behind": sum(f.status == "behind" for f in members),
         })
     return out
+
+
+# --- added for the web UI and the API (issue 10) ----------------------------------------------------------------
+
+#: Roles that see contracts and their fulfilment (aggregates, like the impact and indicator pages).
+CONTRACT_ROLES = frozenset({"manager", "administrator"})
+#: The most clients a candidate search checks one by one after the SQL pre-filter.
+CANDIDATE_POOL = 2000
+
+
+def may_see_contracts(actor: Any) -> bool:
+    """Managers and administrators (and superusers) see public contracts and how their clauses are met."""
+    from polku.access.policy import staff_of
+
+    staff = staff_of(actor)
+    return (staff is not None and staff.role in CONTRACT_ROLES) or bool(getattr(actor, "is_superuser", False))
+
+
+def openings(*, kind: str = "", municipality: str = "", language: str = "", open_only: bool = False,
+             employer_id: int | None = None) -> QuerySet[Any]:
+    """Openings filtered by kind, municipality, working language (an opening in any language matches every one)
+    and whether they still have places; newest first. Openings are no client's data: any professional sees them."""
+    from django.db.models import F, Q
+
+    from .models import Opening, OpeningStatus
+
+    qs = Opening.objects.select_related("employer")
+    if kind:
+        qs = qs.filter(kind=kind)
+    if municipality:
+        qs = qs.filter(municipality_code=municipality)
+    if language:
+        qs = qs.filter(Q(language=language) | Q(language="any"))
+    if open_only:
+        qs = qs.filter(status=OpeningStatus.OPEN, places_taken__lt=F("places"))
+    if employer_id is not None:
+        qs = qs.filter(employer_id=employer_id)
+    return qs
+
+
+def job_preferences_get(*, actor: Any, client_id: int, purpose: Any = None) -> Any:
+    """The client's job preferences (``None`` when none are recorded), the read authorised and logged."""
+    from django.utils.translation import gettext_lazy as _
+
+    from polku.access.policy import authorize
+    from polku.audit.models import AccessAction
+    from polku.clients.models import Client
+    from polku.core.choices import DataCategory
+    from polku.core.errors import AccessDenied
+
+    from .models import JobPreferences
+
+    if not Client.objects.filter(pk=client_id).exists():
+        raise AccessDenied(_("You do not have access to this client's data."), code="not_found")
+    authorize(actor, client_id, DataCategory.EMPLOYMENT, AccessAction.VIEW,
+              purpose=purpose or _("View the client's job preferences"))
+    return JobPreferences.objects.filter(client_id=client_id).prefetch_related("skills").first()
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A client who may fit an opening: no hard constraint broken, with the fit score and the skills missing."""
+
+    client: Any
+    score: float
+    distance_km: float | None
+    parts: dict[str, float]
+    missing_skills: list[int]
+
+
+def _json_list_has(field: str, value: str) -> Any:
+    """``Q``: the JSON list ``field`` holds ``value`` (containment on PostgreSQL, the JSON text elsewhere)."""
+    from django.db import connection
+    from django.db.models import Q
+
+    if connection.vendor == "postgresql":
+        return Q(**{f"{field}__contains": [value]})
+    return Q(**{f"{field}__icontains": f'"{value}"'})
+
+
+def candidates_for_opening(user: Any, opening: Any, limit: int = 20, today: dt.date | None = None) -> list[Candidate]:
+    """The clients whose employment data ``user`` may see, with job preferences, for whom ``opening`` breaks no
+    hard constraint (``matching.violations``), best fit first (``matching.score``; ties by client id).
+
+    Set-based first: the visible clients are pre-filtered in SQL on their job preferences (hours, working
+    language, accommodations the employer can make, kinds of job wanted, the municipalities within reach); only
+    those left are checked one by one. The list read is logged, one row per client shown."""
+    from django.db.models import F, Q
+    from django.utils.translation import gettext_lazy as _
+
+    from polku.access.policy import log_list_access, visible_clients
+    from polku.core.choices import DataCategory
+
+    from . import matching
+
+    day = today or timezone.localdate()
+    facts = matching.OpeningFacts.of(opening)
+    if (facts.status != "open" or facts.places_taken >= facts.places
+            or facts.start_date > day + dt.timedelta(days=matching.START_WITHIN_DAYS)):
+        return []  # closed, full or starting too late: nobody can be proposed
+    hours = facts.hours_per_week
+    qs = (visible_clients(user, DataCategory.EMPLOYMENT)
+          .filter(job_preferences__isnull=False, job_preferences__hours_min__lte=hours,
+                  job_preferences__hours_max__gte=hours)
+          .annotate(acc_offered=F("job_preferences__accommodations_needed").bitand(facts.accommodations))
+          .filter(acc_offered=F("job_preferences__accommodations_needed"))
+          .filter(Q(job_preferences__kinds=[]) | _json_list_has("job_preferences__kinds", facts.kind)))
+    if facts.language != matching.ANY_LANGUAGE:
+        qs = qs.filter(_json_list_has("job_preferences__languages", facts.language)
+                       | Q(job_preferences__languages=[], preferred_language=facts.language))
+    place = Q(municipality_code__in=list(matching.reachable(facts.municipality_code, 500)))
+    if facts.accommodations & matching.REMOTE:
+        place |= Q(acc_remote=matching.REMOTE)
+        qs = qs.annotate(acc_remote=F("job_preferences__accommodations_needed").bitand(matching.REMOTE))
+    qs = qs.filter(place).order_by("pk")
+    found = []
+    for client in qs[:CANDIDATE_POOL]:
+        profile = matching.profile_of(client)
+        if matching.violations(profile, facts, day):
+            continue
+        parts, distance = matching.score_parts(profile, facts)
+        found.append(Candidate(client, matching.score(parts), distance, parts,
+                               sorted(facts.skills - profile.skills)))
+    found.sort(key=lambda c: (-c.score, c.client.pk))
+    shown = found[:limit]
+    if shown:
+        log_list_access(user=user, client_ids=[c.client.pk for c in shown], category=DataCategory.EMPLOYMENT,
+                        purpose=_("Clients who may fit a job opening"))
+    return shown

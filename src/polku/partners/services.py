@@ -235,3 +235,80 @@ def end_placement(*, actor: Any, placement_id: int, end_date: dt.date, expected_
         EmploymentStatusPeriod.objects.filter(pk=placement.status_period_id).update(end_date=end_date)
     placement.refresh_from_db()
     return placement
+
+
+# --- added for the web UI and the API (issue 10) ----------------------------------------------------------------
+
+
+def skill_label(skill: Skill) -> str:
+    """The skill's name in the active language (Finnish when the language is none of the three)."""
+    from django.utils.translation import get_language
+
+    language = (get_language() or "fi")[:2]
+    return str(getattr(skill, f"label_{language}", "") or skill.label_fi)
+
+
+@client_data_service
+def add_training_step(*, actor: Any, client_id: int, opening_id: int,
+                      expected_version: int | None = None) -> Any:
+    """Add a training step that would close the client's skills gap for an opening to the client's plan, as a new
+    plan version (``polku.plans.services.plan_add_version``): the current version's goals and steps are copied and
+    one step, owned by the actor's organisation, is added under the plan's first employment goal (a new employment
+    goal when there is none). ``expected_version`` is the plan version the user saw (default: the current one), so
+    a version saved meanwhile by someone else is a conflict. The episode must already have a plan."""
+    from polku.episodes.models import EpisodeStatus, JointServiceEpisode
+    from polku.plans import services as plan_services
+    from polku.plans.models import GoalArea, Plan, PlanVersion
+
+    client = _client(client_id)
+    purpose = _("Add a training step to the plan")
+    authorize(actor, client, CATEGORY, AccessAction.VIEW, purpose=purpose)
+    staff = staff_of(actor)
+    if staff is None:
+        raise AccessDenied(_("Only professionals edit the plan."), code="role")
+    opening = Opening.objects.filter(pk=opening_id).first()
+    if opening is None:
+        raise InvalidInput(_("No such opening."), errors={"opening": [str(_("No such opening."))]})
+    episode = (JointServiceEpisode.objects.filter(client=client).exclude(status=EpisodeStatus.CLOSED)
+               .order_by("-start_date", "-pk").first())
+    plan = Plan.objects.filter(episode=episode).first() if episode is not None else None
+    if episode is None or plan is None or plan.current_version == 0:
+        raise IllegalTransition(_("The client has no plan yet. Draw up the plan first; then the training step can "
+                                  "be added to it."), code="no_plan")
+    if expected_version is not None and expected_version != plan.current_version:
+        raise VersionConflict(_("Someone else saved a newer version of this plan. Reload it and make your changes "
+                                "again."), current_version=plan.current_version)
+    profile = matching.profile_of(client)
+    missing = list(opening.skills.exclude(pk__in=list(profile.skills)).order_by("code"))
+    if not missing:
+        raise IllegalTransition(_("The client already has every skill this job needs."), code="no_gap")
+    description = str(_("Training: %(skills)s (for %(title)s)") % {
+        "skills": ", ".join(skill_label(s) for s in missing), "title": opening.title})[:500]
+    current = (PlanVersion.objects.filter(plan=plan, number=plan.current_version)
+               .prefetch_related("goals__steps").get())
+    goals: list[plan_services.GoalInput] = []
+    added = False
+    for goal in current.goals.all():
+        steps = [plan_services.StepInput(description=s.description, owner_organisation_id=s.owner_organisation_id,
+                                         owned_by_client=s.owned_by_client, kind=s.kind, service_id=s.service_id,
+                                         due_date=s.due_date, status=s.status) for s in goal.steps.all()]
+        if any(s.description == description for s in steps):
+            raise IllegalTransition(_("This training step is already in the plan."), code="duplicate")
+        if goal.area == GoalArea.EMPLOYMENT and not added:
+            steps.append(plan_services.StepInput(description=description,
+                                                 owner_organisation_id=staff.organisation_id))
+            added = True
+        goals.append(plan_services.GoalInput(area=goal.area, title=goal.title, description=goal.description,
+                                             steps=tuple(steps)))
+    if not added:
+        goals.append(plan_services.GoalInput(
+            area=GoalArea.EMPLOYMENT, title=str(_("Find suitable work")),
+            steps=(plan_services.StepInput(description=description, owner_organisation_id=staff.organisation_id),)))
+    review = plan.next_review_due if plan.next_review_due and plan.next_review_due >= timezone.localdate() else None
+    return plan_services.plan_add_version(
+        actor=actor, episode_id=episode.pk,
+        expected_version=plan.current_version if expected_version is None else expected_version,
+        employment_goal=current.employment_goal, goals=goals,
+        rehabilitative_work_goal=current.rehabilitative_work_goal, follow_up=current.follow_up,
+        change_summary=str(_("Added a training step for the job opening %(title)s.") % {"title": opening.title}),
+        next_review_due=review)

@@ -45,6 +45,7 @@ from polku.referrals import selectors as referral_selectors
 
 from .charts import Series, line_chart
 from .forms import is_htmx, show_service_errors
+from .partner_views import ProposeForm, jobs_part
 
 #: Every read of the client page is logged with this purpose (the category tells what was read).
 PAGE_PURPOSE = _("View client details")
@@ -315,6 +316,8 @@ def _client_page_context(request: HttpRequest, client_id: int) -> dict[str, Any]
                                                          purpose=PAGE_PURPOSE)[:LOG_PREVIEW])
     potential = _estimate_part(actor, client.pk, employment_visible=DataCategory.EMPLOYMENT in visible,
                                has_open_episode=open_episode is not None)
+    jobs = jobs_part(actor, client.pk, employment_visible=DataCategory.EMPLOYMENT in visible,
+                     plan_version=version.number if version is not None else None)
     own_log = list(client_selectors.access_log_by_actor(actor=actor, client_id=client.pk)[:LOG_PREVIEW + 1])
 
     may_manage = bool(decide(actor, client.pk, DataCategory.BASIC, AccessAction.MANAGE_CONSENT))
@@ -345,6 +348,7 @@ def _client_page_context(request: HttpRequest, client_id: int) -> dict[str, Any]
         "charts": _assessment_charts(assessments),
         "referral_rows": referrals,
         "potential": potential,
+        "jobs": jobs,
         "contacts": contacts,
         "own_log": own_log[:LOG_PREVIEW],
         "own_log_more": len(own_log) > LOG_PREVIEW,
@@ -358,8 +362,13 @@ def _client_page_context(request: HttpRequest, client_id: int) -> dict[str, Any]
 
 def _render_client_page(request: HttpRequest, client_id: int, *, consent_form: ConsentRecordForm | None = None,
                         revoke_form: tuple[int, ConsentRevokeForm] | None = None,
-                        disagree_form: DisagreeForm | None = None) -> HttpResponse:
+                        disagree_form: DisagreeForm | None = None,
+                        job_form: tuple[int, ProposeForm] | None = None) -> HttpResponse:
     context = _client_page_context(request, client_id)
+    if job_form is not None and context["jobs"]["state"] == "shown":
+        for row in context["jobs"]["rows"]:
+            if row["opening"].pk == job_form[0]:
+                row["form"] = job_form[1]
     if disagree_form is not None and context["potential"]["state"] == "shown":
         context["potential"]["form"] = disagree_form
     if consent_form is not None and context["may_manage_consent"]:

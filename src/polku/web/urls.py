@@ -9,6 +9,7 @@ from . import (
     effects_views,
     impact_views,
     indicator_views,
+    partner_views,
     plan_views,
     referral_views,
     views,
@@ -32,4 +33,5 @@ urlpatterns = [
     *impact_views.urlpatterns,
     *effects_views.urlpatterns,
     *indicator_views.urlpatterns,
+    *partner_views.urlpatterns,
 ]
