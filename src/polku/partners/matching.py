@@ -299,24 +299,48 @@ def naive_baseline(profile: ClientProfile, *, limit: int = 10) -> list[int]:
 def profile_of(client: Any) -> ClientProfile:
     """The client's matching profile from their job preferences and latest assessments (not logged here: the
     caller has authorised the read of the client's employment data)."""
+    return profiles_of([client])[client.pk]
+
+
+def profiles_of(clients: Iterable[Any]) -> dict[int, ClientProfile]:
+    """Matching profiles of many clients at once: four queries whatever their number (not logged here)."""
     from polku.assessments.models import Assessment, AssessmentAnswer
 
     from .models import JobPreferences
 
-    prefs = JobPreferences.objects.filter(client=client).first()
-    was = (Assessment.objects.filter(client=client, instrument__code=WORK_ABILITY_INSTRUMENT, score__isnull=False)
-           .order_by("-assessed_on", "-id").values_list("score", flat=True).first())
-    mental = (AssessmentAnswer.objects.filter(assessment__client=client,
-                                              assessment__instrument__code=LIFE_SITUATION_INSTRUMENT,
-                                              item__code=MENTAL_HEALTH_ITEM)
-              .order_by("-assessment__assessed_on", "-assessment_id").values_list("value", flat=True).first())
-    base = {"client_id": client.pk, "municipality": client.municipality_code,
-            "work_ability": float(was) if was is not None else None, "mental_health": mental,
-            "languages": (client.preferred_language,) if client.preferred_language in ("fi", "sv", "en") else ()}
-    if prefs is None:
-        return ClientProfile(**base)
-    base["languages"] = tuple(prefs.languages) or base["languages"]
-    return ClientProfile(**base, hours_min=prefs.hours_min, hours_max=prefs.hours_max,
-                         max_commute_km=prefs.max_commute_km, kinds=tuple(prefs.kinds),
-                         accommodations_needed=prefs.accommodations_needed,
-                         skills=frozenset(prefs.skills.values_list("pk", flat=True)))
+    by_id = {c.pk: c for c in clients}
+    ids = list(by_id)
+    prefs = {p.client_id: p for p in JobPreferences.objects.filter(client_id__in=ids)}
+    skills: dict[int, set[int]] = {}
+    for client_id, skill_id in JobPreferences.skills.through.objects.filter(
+            jobpreferences__client_id__in=ids).values_list("jobpreferences__client_id", "skill_id"):
+        skills.setdefault(client_id, set()).add(skill_id)
+    was: dict[int, float] = {}
+    for client_id, value in (Assessment.objects.filter(client_id__in=ids, instrument__code=WORK_ABILITY_INSTRUMENT,
+                                                       score__isnull=False)
+                             .order_by("client_id", "-assessed_on", "-id").values_list("client_id", "score")):
+        was.setdefault(client_id, float(value))
+    mental: dict[int, int] = {}
+    for client_id, value in (AssessmentAnswer.objects.filter(
+            assessment__client_id__in=ids, assessment__instrument__code=LIFE_SITUATION_INSTRUMENT,
+            item__code=MENTAL_HEALTH_ITEM)
+            .order_by("assessment__client_id", "-assessment__assessed_on", "-assessment_id")
+            .values_list("assessment__client_id", "value")):
+        mental.setdefault(client_id, int(value))
+    out = {}
+    for client_id, client in by_id.items():
+        base: dict[str, Any] = {
+            "client_id": client_id, "municipality": client.municipality_code, "work_ability": was.get(client_id),
+            "mental_health": mental.get(client_id),
+            "languages": (client.preferred_language,) if client.preferred_language in ("fi", "sv", "en") else (),
+        }
+        p = prefs.get(client_id)
+        if p is None:
+            out[client_id] = ClientProfile(**base)
+            continue
+        base["languages"] = tuple(p.languages) or base["languages"]
+        out[client_id] = ClientProfile(**base, hours_min=p.hours_min, hours_max=p.hours_max,
+                                       max_commute_km=p.max_commute_km, kinds=tuple(p.kinds),
+                                       accommodations_needed=p.accommodations_needed,
+                                       skills=frozenset(skills.get(client_id, ())))
+    return out
