@@ -21,6 +21,7 @@ from polku.core.dates import add_months
 from polku.organisations.models import Organisation
 
 from . import params as P
+from . import partners
 from .names import NameBook
 from .region import Region, ensure_region
 from .seekers import build_job_seekers, job_seekers_between
@@ -135,7 +136,11 @@ def wipe() -> None:
     from django.apps import apps
 
     keep = {"assessments.instrument", "assessments.instrumentitem"}  # reference data shipped by migrations
-    models = [m for m in apps.get_models() if m.__module__.startswith("polku.") and m._meta.label_lower not in keep]
+    models = [  # with the tables of many-to-many fields (job preferences' and openings' skills)
+        m
+        for m in apps.get_models(include_auto_created=True)
+        if m.__module__.startswith("polku.") and m._meta.label_lower not in keep
+    ]
     user_model = get_user_model()
     staff_user_ids = list(user_model.objects.filter(staff__isnull=False).values_list("pk", flat=True)) + list(
         user_model.objects.filter(client__isnull=False).values_list("pk", flat=True)
@@ -190,14 +195,20 @@ def generate(
         services_per_type = [len(s) for s in region.services]
         truth = TruthWriter(options.truth_out, window)
         counts: dict[str, int] = {}
-        with bulk_load(MODELS):
-            _generate_chunks(options, window, ctx, habits, services_per_type, truth, counts, progress)
+        with bulk_load(MODELS + partners.MODELS):
+            # Employment partners (employers, openings, contracts) come from their own random stream, so the
+            # rest of the region is what it was without them; job preferences and placements follow per chunk.
+            employment, partner_rows = partners.prepare(
+                options.seed, options.clients, window, region, ctx.coordinators[:, 1], truth
+            )
+            _count(partner_rows, counts)
+            _generate_chunks(options, window, ctx, habits, services_per_type, truth, counts, progress, employment)
             if notify:
                 notify("building indexes and checking every reference...")
-        reset_sequences(MODELS)
+        reset_sequences(MODELS + partners.MODELS)
         if notify:
             notify("committing...")
-    analyze(MODELS)
+    analyze(MODELS + partners.MODELS)
     parameters = {
         "clients": options.clients,
         "seed": options.seed,
@@ -215,6 +226,13 @@ def generate(
     return summary
 
 
+def _count(rows: list[Any], counts: dict[str, int]) -> None:
+    """Write the rows and count them per table."""
+    for table_rows in rows:
+        table = table_rows.model._meta.db_table
+        counts[table] = counts.get(table, 0) + write(table_rows)
+
+
 def _generate_chunks(
     options: Options,
     window: Window,
@@ -224,6 +242,7 @@ def _generate_chunks(
     truth: TruthWriter,
     counts: dict[str, int],
     progress: Callable[[int], None] | None,
+    employment: partners.Partners | None = None,
 ) -> None:
     for index, start in enumerate(range(0, options.clients, CHUNK)):
         size = min(CHUNK, options.clients - start)
@@ -237,5 +256,12 @@ def _generate_chunks(
             table = table_rows.model._meta.db_table
             counts[table] = counts.get(table, 0) + write(table_rows)
         truth.add(history, chunk_truth, seeker_truth)
+        if employment is not None:
+            partner_rng = np.random.default_rng([options.seed, partners.STREAM, 1, index])
+            partner_rows, job_truth = partners.build_chunk(
+                employment, history, rows, chunk_truth, seeker_rows, partner_rng
+            )
+            _count(partner_rows, counts)
+            truth.add_job_clients(job_truth)
         if progress:
             progress(size)

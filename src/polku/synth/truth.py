@@ -14,6 +14,9 @@ Files (one row per …):
 - ``gaps.csv``: situation of docs/coordination.md on the window's last day, with the record it concerns and
   since when (every situation whatever its age, every deadline still ahead: the rules' thresholds pick from
   them; see docs/synthetic-region.md);
+- ``job_clients.csv``: joint-service client whose episode is open at the window's end — the true job family,
+  true skills, capacity and needs behind the recorded job preferences (``polku.synth.partners``);
+- ``openings.csv``: opening — its job family and the facts the true fit looks at (``partners.true_fit``);
 - ``summary.json``: the parameters, counts (clients, job seekers, gaps per kind), and per service type the true
   average effect and the naive treated-minus-untreated difference (how biased a naive comparison is).
 """
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +34,7 @@ import numpy as np
 from polku.core.dates import add_months
 
 from . import params as P
+from .partners import JOB_CLIENT_COLUMNS, OPENING_COLUMNS
 from .simulate import (
     ST_EMPLOYED,
     ST_UNEMPLOYED,
@@ -100,6 +105,8 @@ class TruthWriter:
                 "probabilities": ["personal_identity_code", "as_of", "employed_now", "p_employed_6m", "p_employed_12m"],
                 "effects": ["personal_identity_code", "service_type", "effect_6m", "effect_12m"],
                 "gaps": ["personal_identity_code", "client_id", "kind", "since", "object_type", "object_id"],
+                "job_clients": list(JOB_CLIENT_COLUMNS),
+                "openings": list(OPENING_COLUMNS),
             }
             for name, header in headers.items():
                 handle = (directory / f"{name}.csv").open("w", newline="", encoding="utf-8")
@@ -183,6 +190,16 @@ class TruthWriter:
                     strict=True,
                 )
             )
+
+    def add_job_clients(self, rows: Iterable[tuple[Any, ...]]) -> None:
+        """Rows of job_clients.csv (columns ``partners.JOB_CLIENT_COLUMNS``)."""
+        if self.directory is not None:
+            self.writers["job_clients"].writerows(rows)
+
+    def add_openings(self, rows: Iterable[tuple[Any, ...]]) -> None:
+        """Rows of openings.csv (columns ``partners.OPENING_COLUMNS``)."""
+        if self.directory is not None:
+            self.writers["openings"].writerows(rows)
 
     def summary(self, parameters: dict[str, Any]) -> dict[str, Any]:
         services = {}
