@@ -316,10 +316,11 @@ def profiles_of(clients: Iterable[Any]) -> dict[int, ClientProfile]:
             jobpreferences__client_id__in=ids).values_list("jobpreferences__client_id", "skill_id"):
         skills.setdefault(client_id, set()).add(skill_id)
     was: dict[int, float] = {}
-    for client_id, value in (Assessment.objects.filter(client_id__in=ids, instrument__code=WORK_ABILITY_INSTRUMENT,
-                                                       score__isnull=False)
-                             .order_by("client_id", "-assessed_on", "-id").values_list("client_id", "score")):
-        was.setdefault(client_id, float(value))
+    for client_id, score_value in (Assessment.objects.filter(client_id__in=ids, score__isnull=False,
+                                                             instrument__code=WORK_ABILITY_INSTRUMENT)
+                                   .order_by("client_id", "-assessed_on", "-id").values_list("client_id", "score")):
+        if score_value is not None:
+            was.setdefault(client_id, float(score_value))
     mental: dict[int, int] = {}
     for client_id, value in (AssessmentAnswer.objects.filter(
             assessment__client_id__in=ids, assessment__instrument__code=LIFE_SITUATION_INSTRUMENT,
