@@ -37,10 +37,43 @@ def _percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
+def _timing_only(args: Any) -> int:
+    """Time ``rank_openings`` for a sample of clients with job preferences, as of today."""
+    import django
+
+    django.setup()
+    import numpy as np
+    from django.db import connection
+
+    from polku.clients.models import Client
+    from polku.partners import matching
+    from polku.partners.models import JobPreferences, Opening
+
+    ids = list(JobPreferences.objects.values_list("client_id", flat=True))
+    rng = np.random.default_rng(args.seed)
+    sample = sorted(rng.choice(ids, size=min(args.clients, len(ids)), replace=False).tolist())
+    timings, found = [], []
+    for client in Client.objects.filter(pk__in=sample).order_by("pk"):
+        profile = matching.profile_of(client)
+        started = time.perf_counter()
+        ranked = matching.rank_openings(profile, limit=10)
+        timings.append(time.perf_counter() - started)
+        found.append(len(ranked))
+    print(f"{connection.vendor}: {Client.objects.count():,} clients, {len(ids):,} with job preferences, "
+          f"{Opening.objects.count():,} openings ({Opening.objects.filter(status='open').count():,} open); "
+          f"{len(sample)} clients timed")
+    print(f"rank_openings (ten best): median {statistics.median(timings) * 1000:.1f} ms, "
+          f"p95 {_percentile(timings, 0.95) * 1000:.1f} ms, max {max(timings) * 1000:.1f} ms; "
+          f"mean suggestions {statistics.fmean(found):.1f}")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clients", type=int, default=300, help="clients in the sample (default 300)")
-    parser.add_argument("--truth", type=Path, required=True, help="the generator's --truth-out directory")
+    parser.add_argument("--truth", type=Path, default=None, help="the generator's --truth-out directory")
+    parser.add_argument("--timing-only", action="store_true",
+                        help="only time rank_openings (no truth needed: for the 1,000,000-client region)")
     parser.add_argument("--seed", type=int, default=1, help="seed of the sample")
     parser.add_argument("--json", action="store_true", help="also print the figures as one JSON line")
     args = parser.parse_args()
@@ -56,6 +89,10 @@ def main() -> int:
     from polku.partners.models import JobPreferences, Opening
     from polku.synth.partners import centre_distance_km, read_truth, true_fit
 
+    if args.timing_only:
+        return _timing_only(args)
+    if args.truth is None:
+        parser.error("--truth DIR is needed unless --timing-only")
     truth_clients, truth_openings = read_truth(args.truth)
     summary = json.loads((args.truth / "summary.json").read_text(encoding="utf-8"))
     today = dt.date.fromisoformat(summary["parameters"]["end"])
