@@ -51,6 +51,9 @@ Commands:
              [--region CODES] [--format table|csv|xlsx|pdf|json] [--out FILE]
                         indicator reports with small-cell protection: the ESF+ common indicators,
                         joint-service and service-chain indicators (docs/indicators.md)
+  partners suggest|contracts|skills
+                        employment partners: the best openings for a client (hard constraints never
+                        broken, reasons), employment clauses and their fulfilment (docs/partners.md)
   help [COMMAND]        help on a command
   Any other Django management command (check, shell, dbshell, makemigrations, ...) is passed through.
 
