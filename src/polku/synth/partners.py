@@ -163,6 +163,9 @@ class Partners:
     contract_start: np.ndarray  # day offsets
     contract_end: np.ndarray
     recorders: np.ndarray  # user ids of the coordinators
+    #: How many more hires each contract's supplier makes under its clause (drawn around what the clause asks,
+    #: 40–140 %, so some contracts fall behind and some exceed it); used up chunk by chunk.
+    contract_quota: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     counts: dict[str, int] = field(default_factory=dict)
 
     def ids(self, model: Any, count: int) -> np.ndarray:
@@ -385,6 +388,8 @@ def prepare(seed: int, clients: int, window: Any, region: Any, recorders: np.nda
         "created_at": _stamps(window, c_start, rng),
     }))
     p.contract_ids, p.contract_supplier, p.contract_start, p.contract_end = contract_ids, supplier, c_start, c_end
+    asked = np.where(by_months, np.ceil(months / 6), hires).astype(float)  # a hire is about six months of work
+    p.contract_quota = np.maximum(0, np.round(asked * rng.uniform(0.4, 1.4, size=c))).astype(np.int64)
     return p, rows
 
 
@@ -593,14 +598,17 @@ def _placements(p: Partners, rows: list[Rows], seeker_rows: list[Rows], h: Any,
     roll = rng.random(m)
     which = rng.random(m)
     for i in range(m):
-        active = np.nonzero((p.contract_start <= day[i]) & (day[i] <= p.contract_end))[0]
-        if active.size and roll[i] < 0.35:  # hired under a contract's employment clause
+        active = np.nonzero((p.contract_start <= day[i]) & (day[i] <= p.contract_end)
+                            & (p.contract_quota > 0))[0]
+        if active.size and roll[i] < 0.35:  # hired under a contract's employment clause, while it still hires
             c = active[int(which[i] * active.size)]
             employer[i], contract[i] = p.contract_supplier[c], c
+            p.contract_quota[c] -= 1
         else:
             own = active[p.contract_supplier[active] == employer[i]]
             if own.size:
                 contract[i] = own[0]
+                p.contract_quota[own[0]] -= 1
     emp_kind = kind[employer]
     placement_kind = np.where(~subsidised, "open_market",
                               np.where((emp_kind == 1) | ((emp_kind == 0) & (rng.random(m) < 0.4)), "supported",
