@@ -36,7 +36,21 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from django.db.models import F, Q, QuerySet
+from django.db.models import (
+    Case,
+    Count,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Abs, Coalesce, Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -262,17 +276,63 @@ def _reasons(profile: ClientProfile, facts: OpeningFacts, parts: dict[str, float
     return out
 
 
+#: How many of the best openings by the database's score are re-scored exactly in Python (a margin over ``limit``
+#: for floating-point differences between the two; the score is the same formula).
+SHORTLIST = 50
+
+
+def score_expression(profile: ClientProfile) -> Any:
+    """The ranking score (see the module's weights) as one SQL expression over a feasible opening, so that the
+    database picks the shortlist without sending every feasible opening to Python."""
+    near = reachable(profile.municipality, profile.max_commute_km)
+    span = max(profile.max_commute_km, 1)
+    commute = Case(*[When(municipality_code=code, then=Value(max(0.0, 1.0 - d / span))) for code, d in near.items()],
+                   default=Value(1.0), output_field=FloatField())
+    target = (profile.hours_min + profile.hours_max) / 2
+    spread = float(max(profile.hours_max - profile.hours_min, 10))
+    hours = Greatest(Value(0.0), Value(1.0) - Abs(F("hours_per_week") - Value(target)) / Value(spread),
+                     output_field=FloatField())
+    low_ability = profile.work_ability is not None and profile.work_ability <= 5
+    order = ([OpeningKind.SUPPORTED, OpeningKind.SUBSIDISED, OpeningKind.OPEN_MARKET] if low_ability
+             else [OpeningKind.OPEN_MARKET, OpeningKind.SUBSIDISED, OpeningKind.SUPPORTED])
+    kind = Case(*[When(kind=k, then=Value(1.0 - 0.2 * i)) for i, k in enumerate(order)], default=Value(0.5),
+                output_field=FloatField())
+    margin = ExpressionWrapper(
+        (Value(profile.max_physical + profile.max_cognitive) - F("physical_demand") - F("cognitive_demand"))
+        / Value(6.0), output_field=FloatField())
+    skills = Case(When(skill_total=0, then=Value(1.0)),
+                  default=ExpressionWrapper(F("skill_have") * Value(1.0) / F("skill_total"), output_field=FloatField()),
+                  output_field=FloatField())
+    return (Value(WEIGHTS["skills"]) * skills + Value(WEIGHTS["commute"]) * commute
+            + Value(WEIGHTS["hours"]) * hours + Value(WEIGHTS["kind"]) * kind + Value(WEIGHTS["margin"]) * margin)
+
+
 def rank_openings(profile: ClientProfile, *, limit: int = 10, today: dt.date | None = None) -> list[Match]:
-    """The ``limit`` best feasible openings for the client, best first (ties: the earlier start, then id)."""
+    """The ``limit`` best feasible openings for the client, best first (ties: the earlier start, then id).
+
+    The database scores every feasible opening and returns the best :data:`SHORTLIST` (one query); those are
+    re-scored exactly here, with their reasons."""
     from .models import Opening as OpeningModel
 
     day = today or timezone.localdate()
-    rows = list(feasible_openings(profile, day).values_list(
+    shortlist = max(SHORTLIST, limit * 3)
+    through = OpeningModel.skills.through
+
+    def counted(extra: Q) -> Any:  # a correlated count per opening (index look-ups, no grouping of the whole set)
+        rows = (through.objects.filter(Q(opening_id=OuterRef("pk")) & extra).order_by().values("opening_id")
+                .annotate(n=Count("skill_id")).values("n"))
+        return Coalesce(Subquery(rows, output_field=IntegerField()), Value(0))
+
+    have = counted(Q(skill_id__in=list(profile.skills))) if profile.skills else Value(0)
+    qs = (feasible_openings(profile, day)
+          .annotate(skill_total=counted(Q()), skill_have=have)
+          .annotate(fit=score_expression(profile))
+          .order_by("-fit", "start_date", "id"))
+    rows = list(qs.values_list(
         "id", "status", "places", "places_taken", "start_date", "language", "hours_per_week", "municipality_code",
-        "physical_demand", "cognitive_demand", "accommodations", "kind"))
+        "physical_demand", "cognitive_demand", "accommodations", "kind")[:shortlist])
     if not rows:
         return []
-    through = OpeningModel.skills.through
     skills: dict[int, set[int]] = {}
     for opening_id, skill_id in through.objects.filter(opening_id__in=[r[0] for r in rows]).values_list(
             "opening_id", "skill_id"):
