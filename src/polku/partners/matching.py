@@ -320,7 +320,7 @@ def rank_openings(profile: ClientProfile, *, limit: int = 10, today: dt.date | N
 
     def counted(extra: Q) -> Any:  # a correlated count per opening (index look-ups, no grouping of the whole set)
         rows = (through.objects.filter(Q(opening_id=OuterRef("pk")) & extra).order_by().values("opening_id")
-                .annotate(n=Count("skill_id")).values("n"))
+                .annotate(n=Count("skill_id")).values("n"))  # type: ignore[misc]  # stubs miss the annotation
         return Coalesce(Subquery(rows, output_field=IntegerField()), Value(0))
 
     have = counted(Q(skill_id__in=list(profile.skills))) if profile.skills else Value(0)
