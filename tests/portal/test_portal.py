@@ -396,8 +396,8 @@ def test_access_log__client_sees_who_looked(portal: Portal) -> None:
 def test_access_log__purposes_shown_in_the_readers_language(portal: Portal) -> None:
     joint = portal.joint
     login(Browser(HTTP_ACCEPT_LANGUAGE="fi"), joint.coordinator).get(f"/clients/{joint.client.pk}/")
-    entry = AccessLog.objects.filter(actor=joint.coordinator).latest("id")
-    assert entry.purpose == "View client details"  # stored as the source text
+    purposes = set(AccessLog.objects.filter(actor=joint.coordinator).values_list("purpose", flat=True))
+    assert "View client details" in purposes  # stored as the source text (the page also logs other reads)
     page = login(Browser(HTTP_ACCEPT_LANGUAGE="sv"), portal.user).get("/me/log/").content.decode()
     assert "Visning av kunduppgifter" in page and "View client details" not in page
 

@@ -96,7 +96,7 @@ def report_by(rows: list[Fulfilment], key: str, threshold: int | None = None) ->
     groups: dict[str, list[Fulfilment]] = {}
     for f in rows:
         party = f.contract.procurer if key == "procurer" else f.contract.supplier
-        name = getattr(party, "name_fi", None) or getattr(party, "name", str(party))
+        name = str(party)  # an organisation's name in the active language, an employer's own name
         groups.setdefault(str(name), []).append(f)
     names = sorted(groups)
     hires = np.array([sum(f.hires for f in groups[n]) for n in names], dtype=np.int64)
