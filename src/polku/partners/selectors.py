@@ -96,8 +96,8 @@ def report_by(rows: list[Fulfilment], key: str, threshold: int | None = None) ->
     groups: dict[str, list[Fulfilment]] = {}
     for f in rows:
         party = f.contract.procurer if key == "procurer" else f.contract.supplier
-        name = str(party)  # an organisation's name in the active language, an employer's own name
-        groups.setdefault(str(name), []).append(f)
+        # an organisation's name in the active language, an employer's own name
+        groups.setdefault(str(party), []).append(f)
     names = sorted(groups)
     hires = np.array([sum(f.hires for f in groups[n]) for n in names], dtype=np.int64)
     protected = protect(hires, threshold) if len(names) else None
