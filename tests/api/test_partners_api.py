@@ -184,3 +184,54 @@ def test_placement_and_contracts(world: dict[str, Any], api_as: Any) -> None:
     [row] = r.json()
     assert (row["reference"], row["hires"], row["required_hires"]) == ("JKL-1", 1, 2)
     assert row["status"] in {"on_track", "behind", "met"}
+
+
+def test_contract_totals_and_month_by_month_for_a_procurement_officer(world: dict[str, Any], api_as: Any) -> None:
+    joint = world["joint"]
+    today = timezone.localdate()
+    own = PublicContract.objects.create(
+        reference="OWN-1", title="Cleaning", procurer=joint.employment, supplier=world["employer"],
+        start_date=today - dt.timedelta(days=70), end_date=today + dt.timedelta(days=300), value_eur=50000,
+        required_hires=2, required_months=12)
+    other = PublicContract.objects.create(
+        reference="OTHER-1", title="Catering", procurer=joint.social, supplier=world["employer"],
+        start_date=today - dt.timedelta(days=70), end_date=today + dt.timedelta(days=300), value_eur=50000,
+        required_hires=2, required_months=12)
+    services.record_placement(actor=joint.coordinator, client_id=world["client"].pk,
+                              employer_id=world["employer"].pk, kind=OpeningKind.SUPPORTED,
+                              start_date=today - dt.timedelta(days=20), hours_per_week=25, contract_id=own.pk)
+    officer = api_as(f.staff(joint.employment, StaffRole.PROCUREMENT_OFFICER))
+    assert [c["reference"] for c in officer.get("/partners/contracts").json()] == ["OWN-1"]
+    assert_problem(officer.get(f"/partners/contracts/{other.pk}"), 404)
+    r = officer.get(f"/partners/contracts/{own.pk}")
+    assert r.status_code == 200, r.content
+    body = r.json()
+    assert body["value_eur"] == 50000 and body["over_time"][-1]["day"] == today.isoformat()
+    assert len(body["over_time"]) in (3, 4) and body["over_time"][0]["expected_months"] > 0
+    assert body["hires"] == 1 and body["over_time"][-1]["hires"] == 1 and body["over_time"][0]["hires"] == 0
+    totals = officer.get("/partners/contracts/totals", by="procurer").json()
+    assert [t["name"] for t in totals] == [str(joint.employment), None]
+    assert totals[0]["hires"] is None and totals[0]["hires_text"].startswith("<")  # 1 hire: a small cell
+    manager = api_as(f.staff(joint.employment, StaffRole.MANAGER))
+    assert {c["reference"] for c in manager.get("/partners/contracts").json()} == {"OWN-1", "OTHER-1"}
+    assert len(manager.get("/partners/contracts/totals", by="supplier").json()) == 2  # the supplier and the total
+    assert_problem(manager.get("/partners/contracts/totals", by="nobody"), 422)
+    assert_problem(api_as(joint.coordinator).get(f"/partners/contracts/{own.pk}"), 403)
+
+
+def test_proposal_answers_follow_the_state_machine(world: dict[str, Any], api_as: Any) -> None:
+    joint, client = world["joint"], world["client"]
+    api = api_as(joint.coordinator)
+    proposal = api.post("/partners/proposals", {"client_id": client.pk, "opening_id": world["near"].pk,
+                                                "client_agreed": True}).json()
+    pid = proposal["id"]
+    assert_problem(api_as(joint.outsider).post(f"/partners/proposals/{pid}/interview", {}), 404)
+    assert_problem(api_as(joint.outsider).get(f"/partners/job-proposals/{client.pk}"), 404)
+    r = api.post(f"/partners/proposals/{pid}/interview", {"expected_status": "proposed"})
+    assert r.status_code == 200, r.content
+    assert r.json()["status"] == "interview" and r.json()["status_changed_at"]
+    assert_problem(api.post(f"/partners/proposals/{pid}/withdraw", {"expected_status": "proposed"}), 409)  # stale
+    assert api.post(f"/partners/proposals/{pid}/decline", {}).json()["status"] == "declined"
+    assert_problem(api.post(f"/partners/proposals/{pid}/accept", {}), 409)  # declined is final
+    assert Proposal.objects.get(pk=pid).status == "declined"
+    assert [p["status"] for p in api.get(f"/partners/job-proposals/{client.pk}").json()] == ["declined"]

@@ -191,3 +191,25 @@ def test_command(world: dict[str, Any], capsys: Any) -> None:
     with pytest.raises(CommandError):
         call_command("partners", "suggest", "--client", str(world["client"].pk), "--user",
                      world["outsider"].username)
+
+
+def test_command_contract_month_by_month(world: dict[str, Any], capsys: Any) -> None:
+    import json
+
+    from django.core.management.base import CommandError
+
+    start = dt.date(2026, 1, 10)
+    contract = PublicContract.objects.create(
+        reference="HANK-9", title="Laundry", procurer=world["org"], supplier=world["employer"],
+        start_date=start, end_date=dt.date(2026, 12, 31), value_eur=1000, required_hires=2, required_months=10)
+    Placement.objects.create(client=f.client(), employer=world["employer"], contract=contract,
+                             kind=OpeningKind.SUBSIDISED, start_date=dt.date(2026, 2, 1),
+                             end_date=dt.date(2026, 3, 31), hours_per_week=30, recorded_by=world["coordinator"])
+    call_command("partners", "contracts", "--contract", "HANK-9", "--as-of", "2026-04-15", "--format", "json")
+    points = json.loads(capsys.readouterr().out)
+    assert [p["day"] for p in points] == ["2026-01-31", "2026-02-28", "2026-03-31", "2026-04-15"]
+    assert [p["hires"] for p in points] == [0, 1, 1, 1]
+    assert points[1]["months"] == round(28 / 30.4375, 1) and points[3]["months"] == round(59 / 30.4375, 1)
+    assert points[-1]["expected_hires"] == round(2 * 96 / 356, 1)
+    with pytest.raises(CommandError):
+        call_command("partners", "contracts", "--contract", "NOPE")

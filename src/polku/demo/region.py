@@ -25,6 +25,7 @@ STAFF: list[tuple[str, str, str, str, str]] = [
     ("provider", "rehab1", StaffRole.PROVIDER_WORKER, "Paula", "Palveluntuottaja"),
     ("manager", "employment", StaffRole.MANAGER, "Markku", "Esihenkilö"),
     ("admin", "employment", StaffRole.ADMINISTRATOR, "Aada", "Ylläpitäjä"),
+    ("procurement", "employment", StaffRole.PROCUREMENT_OFFICER, "Pirjo", "Hankinta-asiantuntija"),
 ]
 CASELOAD = 60  # open episodes whose employment-services responsible person is the demo coordinator
 

@@ -117,6 +117,8 @@ class StaffRole(models.TextChoices):
     PROVIDER_WORKER = "provider_worker", _("Service provider worker")
     MANAGER = "manager", _("Manager or analyst")
     ADMINISTRATOR = "administrator", _("Administrator")
+    #: Hankintojen vastuuhenkilö: follows the employment clauses of the organisation's own public contracts.
+    PROCUREMENT_OFFICER = "procurement_officer", _("Procurement officer")
 
 
 # Which data categories each role's work task needs (need-to-know). The access policy also requires an active
@@ -139,7 +141,12 @@ ROLE_DATA_CATEGORIES: dict[str, frozenset[str]] = {
     # Managers and administrators see aggregates and pseudonymised data only, never a client's own data.
     StaffRole.MANAGER: frozenset(),
     StaffRole.ADMINISTRATOR: frozenset(),
+    # A procurement officer follows contracts and aggregate fulfilment, never a client's data.
+    StaffRole.PROCUREMENT_OFFICER: frozenset(),
 }
+
+#: Roles whose work is with clients themselves (their worklist, client search, referrals, job openings).
+CLIENT_WORK_ROLES: frozenset[str] = frozenset(role for role, categories in ROLE_DATA_CATEGORIES.items() if categories)
 
 
 class StaffMember(models.Model):

@@ -187,6 +187,19 @@ class ProposalStatus(models.TextChoices):
     WITHDRAWN = "withdrawn", _("Withdrawn")
 
 
+#: The employer's answers the coordinator records, and the withdrawal: which status may follow which. Accepted,
+#: declined and withdrawn are final (an accepted proposal goes on as a placement).
+PROPOSAL_TRANSITIONS: dict[str, frozenset[str]] = {
+    ProposalStatus.PROPOSED: frozenset({ProposalStatus.INTERVIEW, ProposalStatus.ACCEPTED, ProposalStatus.DECLINED,
+                                        ProposalStatus.WITHDRAWN}),
+    ProposalStatus.INTERVIEW: frozenset({ProposalStatus.ACCEPTED, ProposalStatus.DECLINED,
+                                         ProposalStatus.WITHDRAWN}),
+    ProposalStatus.ACCEPTED: frozenset(),
+    ProposalStatus.DECLINED: frozenset(),
+    ProposalStatus.WITHDRAWN: frozenset(),
+}
+
+
 class Proposal(models.Model):
     """A coordinator proposes a client to an opening, only with the client's agreement (recorded here)."""
 
@@ -203,6 +216,9 @@ class Proposal(models.Model):
                               default=ProposalStatus.PROPOSED)
     score = models.FloatField(_("fit score when proposed"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
+    status_changed_at = models.DateTimeField(_("status changed"), null=True, blank=True)
+    status_changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                          related_name="+", verbose_name=_("status changed by"))
 
     class Meta:
         verbose_name = _("proposal")

@@ -123,17 +123,83 @@ def report_by(rows: list[Fulfilment], key: str, threshold: int | None = None) ->
 # --- added for the web UI and the API (issue 10) ----------------------------------------------------------------
 
 #: Roles that see contracts and their fulfilment (aggregates, like the impact and indicator pages).
-CONTRACT_ROLES = frozenset({"manager", "administrator"})
+CONTRACT_ROLES = frozenset({"manager", "administrator", "procurement_officer"})
+#: Roles that see every organisation's contracts; a procurement officer sees those their organisation procured.
+ALL_CONTRACTS_ROLES = frozenset({"manager", "administrator"})
 #: The most clients a candidate search checks with the plain rules after the SQL pre-filter (profiles in bulk).
 CANDIDATE_POOL = 20_000
 
 
 def may_see_contracts(actor: Any) -> bool:
-    """Managers and administrators (and superusers) see public contracts and how their clauses are met."""
+    """Managers, administrators, procurement officers (and superusers) see public contracts and how their
+    clauses are met."""
     from polku.access.policy import staff_of
 
     staff = staff_of(actor)
     return (staff is not None and staff.role in CONTRACT_ROLES) or bool(getattr(actor, "is_superuser", False))
+
+
+def contracts_visible_to(actor: Any) -> QuerySet[PublicContract]:
+    """The contracts ``actor`` may follow: all of them for managers, administrators and superusers; the ones
+    their own organisation procured for a procurement officer; none for anyone else."""
+    from polku.access.policy import staff_of
+
+    staff = staff_of(actor)
+    if getattr(actor, "is_superuser", False) or (staff is not None and staff.role in ALL_CONTRACTS_ROLES):
+        return PublicContract.objects.all()
+    if staff is not None and staff.role in CONTRACT_ROLES:
+        return PublicContract.objects.filter(procurer_id=staff.organisation_id)
+    return PublicContract.objects.none()
+
+
+@dataclass(frozen=True)
+class FulfilmentPoint:
+    """A contract's fulfilment at the end of one month of its period (or on ``as_of`` for the running month)."""
+
+    day: dt.date
+    hires: int
+    months: float
+    expected_hires: float
+    expected_months: float
+
+
+def month_ends(start: dt.date, end: dt.date) -> list[dt.date]:
+    """The last day of every month from ``start``'s month to ``end``'s, the last one replaced by ``end``."""
+    days: list[dt.date] = []
+    year, month = start.year, start.month
+    while True:
+        following = dt.date(year + month // 12, month % 12 + 1, 1)
+        last = following - dt.timedelta(days=1)
+        if last >= end:
+            days.append(end)
+            return days
+        days.append(last)
+        year, month = following.year, following.month
+
+
+def fulfilment_over_time(contract: PublicContract, as_of: dt.date | None = None) -> list[FulfilmentPoint]:
+    """The clause's fulfilment month by month, from the contract's start to ``as_of`` (default today) or the
+    contract's end, whichever is first: the hires and employment months accrued by each month's end against what
+    was expected by then (pro rata). The same rules as :func:`fulfilment`, applied at every month's end, from one
+    query over the contract's placements."""
+    day = min(as_of or timezone.localdate(), contract.end_date)
+    if day < contract.start_date:
+        return []
+    rows = list(Placement.objects.filter(contract=contract).values_list("start_date", "end_date"))
+    starts = np.array([start.toordinal() for start, _end in rows], dtype=np.int64)
+    ends = np.array([(end or dt.date.max).toordinal() for _start, end in rows], dtype=np.int64)
+    first, length = contract.start_date.toordinal(), (contract.end_date - contract.start_date).days + 1
+    points = []
+    for month_end in month_ends(contract.start_date, day):
+        until = month_end.toordinal()
+        counted = (starts >= first) & (starts <= until)
+        days = np.clip(np.minimum(ends, until) - np.maximum(starts, first) + 1, 0, None)
+        elapsed = min(1.0, (until - first + 1) / length)
+        points.append(FulfilmentPoint(
+            day=month_end, hires=int(counted.sum()), months=round(float(days[counted].sum()) / DAYS_PER_MONTH, 1),
+            expected_hires=round(contract.required_hires * elapsed, 1),
+            expected_months=round(float(contract.required_months) * elapsed, 1)))
+    return points
 
 
 def openings(*, kind: str = "", municipality: str = "", language: str = "", open_only: bool = False,

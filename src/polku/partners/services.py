@@ -26,6 +26,7 @@ from polku.core.validation import require, validated
 
 from . import matching
 from .models import (
+    PROPOSAL_TRANSITIONS,
     Accommodation,
     JobPreferences,
     Opening,
@@ -33,6 +34,7 @@ from .models import (
     OpeningStatus,
     Placement,
     Proposal,
+    ProposalStatus,
     PublicContract,
     Skill,
     TargetGroup,
@@ -154,6 +156,45 @@ def propose(*, actor: Any, client_id: int, opening_id: int, client_agreed: bool)
     return Proposal.objects.create(client=client, opening=opening, proposed_by=actor,
                                    organisation_id=staff.organisation_id, client_agreed_on=timezone.localdate(),
                                    score=matching.score(parts))
+
+
+@client_data_service
+def set_proposal_status(*, actor: Any, proposal_id: int, status: str, expected_status: str | None = None
+                        ) -> Proposal:
+    """Record the employer's answer to a proposal (invited to an interview, accepted, declined) or withdraw it.
+
+    The proposal's client must be one whose employment data ``actor`` may change (the access policy decides and
+    logs it); a proposal the actor may not see is answered as one that does not exist. Only the moves in
+    :data:`PROPOSAL_TRANSITIONS` are allowed. With ``expected_status`` (the status the person saw), a proposal
+    someone else changed in the meantime is refused with a conflict rather than overwritten."""
+    proposal = Proposal.objects.select_for_update().filter(pk=proposal_id).first()
+    if proposal is None:
+        raise AccessDenied(_("You do not have access to this client's data."), code="not_found")
+    authorize(actor, proposal.client, CATEGORY, AccessAction.UPDATE,
+              purpose=_("Record the employer's answer to a job proposal"))
+    if staff_of(actor) is None:
+        raise AccessDenied(_("Only professionals record the answers to proposals."), code="role")
+    require(status in ProposalStatus.values, "status", _("Choose a status from the list."))
+    if expected_status is not None and expected_status != proposal.status:
+        raise IllegalTransition(_("Someone else changed this proposal. Reload the page and check its status."),
+                                code="changed")
+    if status not in PROPOSAL_TRANSITIONS[proposal.status]:
+        raise IllegalTransition(
+            _("A proposal that is “%(now)s” cannot become “%(next)s”.")
+            % {"now": proposal.get_status_display(), "next": ProposalStatus(status).label}, code="transition")
+    proposal.status = status
+    proposal.status_changed_at = timezone.now()
+    proposal.status_changed_by = actor
+    proposal.save(update_fields=["status", "status_changed_at", "status_changed_by"])
+    return proposal
+
+
+@client_data_service
+def client_proposals(*, actor: Any, client_id: int) -> list[Proposal]:
+    """The client's proposals to employers, newest first (a read of their employment data, logged)."""
+    client = _client(client_id)
+    authorize(actor, client, CATEGORY, AccessAction.VIEW, purpose=_("See the client's job proposals"))
+    return list(Proposal.objects.filter(client=client).order_by("-created_at", "-pk"))
 
 
 def constraint_text(code: str) -> str:

@@ -27,7 +27,7 @@ from polku.catalogue import selectors
 from polku.catalogue.models import Service, ServiceClass
 from polku.clients.selectors import caseload_page
 from polku.core.translation import localized
-from polku.organisations.models import StaffRole
+from polku.organisations.models import CLIENT_WORK_ROLES
 
 from .forms import is_htmx
 
@@ -35,7 +35,7 @@ PAGE_SIZE = 25
 SHORT_LIST = 3  # municipalities named in a row of the results; the rest are counted
 
 #: Roles whose work includes referring clients (every staff role with access to clients' basic data).
-REFERRING_ROLES = frozenset(StaffRole) - {StaffRole.MANAGER, StaffRole.ADMINISTRATOR}
+REFERRING_ROLES = CLIENT_WORK_ROLES
 
 #: Names of the target groups used in the catalogue: Polku's own client segments and the national catalogue's
 #: (PTV) target groups. A code not listed is shown as it is.

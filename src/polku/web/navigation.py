@@ -10,17 +10,17 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from polku.access.policy import staff_of
-from polku.organisations.models import StaffRole
+from polku.organisations.models import CLIENT_WORK_ROLES, StaffRole
 
 # (url name, label, roles that see it; None = every staff role)
 ITEMS: list[tuple[str, Any, frozenset[str] | None]] = [
     ("web:home", _("Front page"), None),
-    ("web:client_search", _("Clients"), frozenset(StaffRole) - {StaffRole.MANAGER, StaffRole.ADMINISTRATOR}),
-    ("web:referrals", _("Referrals"), frozenset(StaffRole) - {StaffRole.MANAGER, StaffRole.ADMINISTRATOR}),
+    ("web:client_search", _("Clients"), CLIENT_WORK_ROLES),
+    ("web:referrals", _("Referrals"), CLIENT_WORK_ROLES),
     ("web:services", _("Services"), None),
-    ("web:partner_openings", _("Job openings"),
-     frozenset(StaffRole) - {StaffRole.MANAGER, StaffRole.ADMINISTRATOR}),
-    ("web:partner_contracts", _("Employment clauses"), frozenset({StaffRole.MANAGER, StaffRole.ADMINISTRATOR})),
+    ("web:partner_openings", _("Job openings"), CLIENT_WORK_ROLES | {StaffRole.PROCUREMENT_OFFICER}),
+    ("web:partner_contracts", _("Employment clauses"),
+     frozenset({StaffRole.MANAGER, StaffRole.ADMINISTRATOR, StaffRole.PROCUREMENT_OFFICER})),
     ("web:gaps", _("Gap overview"), frozenset({StaffRole.MANAGER, StaffRole.ADMINISTRATOR})),
     ("web:impact", _("Impact model"), frozenset({StaffRole.MANAGER, StaffRole.ADMINISTRATOR})),
     ("web:indicators", _("Indicators"), frozenset({StaffRole.MANAGER, StaffRole.ADMINISTRATOR})),

@@ -32,6 +32,7 @@ from polku.core.errors import AccessDenied, DomainError, InvalidInput, VersionCo
 from polku.partners import selectors as partner_selectors
 from polku.partners import services as partner_services
 from polku.partners.models import (
+    PROPOSAL_TRANSITIONS,
     Accommodation,
     Demand,
     Employer,
@@ -40,11 +41,14 @@ from polku.partners.models import (
     Opening,
     OpeningKind,
     Proposal,
+    ProposalStatus,
+    PublicContract,
     Skill,
     TargetGroup,
     WorkLanguage,
 )
 
+from .charts import Series, line_chart
 from .forms import is_htmx, show_service_errors
 
 OPENINGS_PAGE_SIZE = 25
@@ -138,8 +142,14 @@ def _staff_only(request: HttpRequest) -> Any:
     return staff
 
 
-def _skill_names(ids: list[int] | set[int] | frozenset[int]) -> list[str]:
-    return sorted(partner_services.skill_label(s) for s in Skill.objects.filter(pk__in=list(ids)))
+def _skill_labels(groups: list[Any]) -> dict[int, str]:
+    """The labels of every skill in ``groups`` (iterables of skill ids), in one query."""
+    ids = {pk for group in groups for pk in group}
+    return {s.pk: partner_services.skill_label(s) for s in Skill.objects.filter(pk__in=ids)} if ids else {}
+
+
+def _names(ids: Any, labels: dict[int, str]) -> list[str]:
+    return sorted(labels[pk] for pk in ids if pk in labels)
 
 
 def _percent(score: float) -> int:
@@ -171,6 +181,7 @@ def jobs_part(actor: Any, client_id: int, *, employment_visible: bool, plan_vers
         return {"state": "hidden"}
     proposed = {p.opening_id: p for p in Proposal.objects.filter(client_id=client_id,
                                                                   opening__in=[m.opening.pk for m in matches])}
+    labels = _skill_labels([m.missing_skills for m in matches])
     rows = []
     for match in matches:
         opening = match.opening
@@ -179,18 +190,31 @@ def jobs_part(actor: Any, client_id: int, *, employment_visible: bool, plan_vers
             "percent": _percent(match.score),
             "distance": _distance_text(match.distance_km),
             "reasons": match.reasons,
-            "missing": _skill_names(match.missing_skills),
+            "missing": _names(match.missing_skills, labels),
             "proposal": proposed.get(opening.pk),
             "form": (forms_by_opening or {}).get(opening.pk) or ProposeForm(opening_id=opening.pk),
         })
+    proposals = [
+        {"proposal": p, "next": [(value, ProposalStatus(value).label) for value in ProposalStatus.values
+                                 if value in PROPOSAL_TRANSITIONS[p.status]],
+         "tag": PROPOSAL_TAGS.get(p.status, "info")}
+        for p in Proposal.objects.filter(client_id=client_id).select_related("opening__employer")
+        .order_by("-created_at", "-pk")
+    ]
     return {
         "state": "shown",
         "rows": rows,
+        "proposals": proposals,
         "has_preferences": JobPreferences.objects.filter(client_id=client_id).exists(),
         "plan_version": plan_version,
         "preferences_url": reverse("web:job_preferences", args=[client_id]),
         "profile": profile,
     }
+
+
+#: The colour of each proposal status's tag.
+PROPOSAL_TAGS = {"proposed": "info", "interview": "info", "accepted": "success", "declined": "warning",
+                 "withdrawn": "info"}
 
 
 def _client_page(request: HttpRequest, client_id: int, *, job_form: tuple[int, ProposeForm] | None = None
@@ -228,6 +252,28 @@ def job_propose(request: HttpRequest, client_id: int) -> HttpResponse:
             messages.success(request, gettext("The client was proposed to the employer."))
             return _back_to_jobs(client_id)
     return _client_page(request, client_id, job_form=(opening_id, form))
+
+
+@login_required
+@require_POST
+def job_proposal_status(request: HttpRequest, client_id: int, proposal_id: int) -> HttpResponse:
+    """Record the employer's answer to a proposal or withdraw it (``services.set_proposal_status``); the status
+    the person saw travels with the form, so a change made meanwhile by someone else is not overwritten."""
+    if not Proposal.objects.filter(pk=proposal_id, client_id=client_id).exists():
+        raise Http404
+    try:
+        partner_services.set_proposal_status(actor=request.user, proposal_id=proposal_id,
+                                             status=request.POST.get("status", ""),
+                                             expected_status=request.POST.get("expected_status") or None)
+    except AccessDenied as exc:
+        if exc.code != "role":
+            raise Http404 from None
+        messages.error(request, str(exc))
+    except DomainError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, gettext("The proposal's status was recorded."))
+    return redirect(reverse("web:client_detail", args=[client_id]) + "#job-proposals")
 
 
 def _opening_id(data: Any, prefix: str) -> int:
@@ -350,6 +396,7 @@ def opening_detail(request: HttpRequest, opening_id: int) -> HttpResponse:
     _staff_only(request)
     opening = get_object_or_404(Opening.objects.select_related("employer"), pk=opening_id)
     candidates = partner_selectors.candidates_for_opening(request.user, opening, limit=CANDIDATES)
+    labels = _skill_labels([c.missing_skills for c in candidates])
     employer: Employer = opening.employer
     return render(request, "web/partners/opening_detail.html", {
         "opening": opening,
@@ -360,7 +407,7 @@ def opening_detail(request: HttpRequest, opening_id: int) -> HttpResponse:
         "accommodations": _accommodation_labels(opening.accommodations),
         "skills": sorted(partner_services.skill_label(s) for s in opening.skills.all()),
         "candidates": [{"candidate": c, "percent": _percent(c.score), "distance": _distance_text(c.distance_km),
-                        "missing": _skill_names(c.missing_skills)} for c in candidates],
+                        "missing": _names(c.missing_skills, labels)} for c in candidates],
     })
 
 
@@ -371,31 +418,69 @@ def _months(value: Any) -> str:
     return formats.number_format(value, decimal_pos=1, use_l10n=True)
 
 
+def _contracts_or_refuse(request: HttpRequest) -> HttpResponse | None:
+    if partner_selectors.may_see_contracts(request.user):
+        return None
+    if staff_of(request.user) is None:
+        raise Http404
+    return render(request, "web/partners/contracts_denied.html", status=403)
+
+
+def _contract_row(f: Any, groups: dict[str, Any]) -> dict[str, Any]:
+    label, tag = CONTRACT_STATUS.get(f.status, (f.status, "info"))
+    return {
+        "f": f, "status": label, "tag": tag, "required_months": _months(f.contract.required_months),
+        "months": _months(f.months), "expected_hires": _months(f.expected_hires),
+        "expected_months": _months(f.expected_months),
+        "target_groups": [str(groups.get(g, g)) for g in f.contract.target_groups],
+    }
+
+
 @login_required
 def contract_list(request: HttpRequest) -> HttpResponse:
     """``/partners/contracts/``: public contracts with employment clauses and how each is met, and the totals by
-    procurer and by supplier (small counts shown as "<k"). For managers and administrators."""
-    if not partner_selectors.may_see_contracts(request.user):
-        if staff_of(request.user) is None:
-            raise Http404
-        return render(request, "web/partners/contracts_denied.html", status=403)
-    rows = partner_selectors.fulfilment()
+    procurer and by supplier (small counts shown as "<k"). Managers and administrators see every contract, a
+    procurement officer those of their own organisation."""
+    refused = _contracts_or_refuse(request)
+    if refused is not None:
+        return refused
+    rows = partner_selectors.fulfilment(partner_selectors.contracts_visible_to(request.user))
     groups = dict(TargetGroup.choices)
-    table = []
-    for f in rows:
-        label, tag = CONTRACT_STATUS.get(f.status, (f.status, "info"))
-        table.append({
-            "f": f, "status": label, "tag": tag, "required_months": _months(f.contract.required_months),
-            "months": _months(f.months), "expected_hires": _months(f.expected_hires),
-            "expected_months": _months(f.expected_months),
-            "target_groups": [str(groups.get(g, g)) for g in f.contract.target_groups],
-        })
     threshold = int(settings.POLKU.get("SMALL_CELL_THRESHOLD", 5))
     return render(request, "web/partners/contracts.html", {
-        "table": table,
+        "table": [_contract_row(f, groups) for f in rows],
         "by_procurer": partner_selectors.report_by(rows, "procurer"),
         "by_supplier": partner_selectors.report_by(rows, "supplier"),
         "threshold": threshold,
+    })
+
+
+@login_required
+def contract_detail(request: HttpRequest, contract_id: int) -> HttpResponse:
+    """``/partners/contracts/<id>/``: one contract's employment clause, how it is met today and month by month
+    against what was expected by then (two charts with their tables). No client is named: the page shows counts."""
+    refused = _contracts_or_refuse(request)
+    if refused is not None:
+        return refused
+    contract = get_object_or_404(partner_selectors.contracts_visible_to(request.user)
+                                 .select_related("procurer", "supplier"), pk=contract_id)
+    (today,) = partner_selectors.fulfilment(PublicContract.objects.filter(pk=contract.pk))
+    points = partner_selectors.fulfilment_over_time(contract)
+    months_chart = line_chart(
+        [Series(gettext("Employment months accrued"), [(p.day, p.months) for p in points]),
+         Series(gettext("Expected by then"), [(p.day, p.expected_months) for p in points])],
+        key="contract-months", title=gettext("Employment months, month by month"),
+        y_label=gettext("employment months"), y_min=0,
+        y_max=max([float(contract.required_months), *[p.months for p in points], 1.0]))
+    hires_chart = line_chart(
+        [Series(gettext("Hires"), [(p.day, float(p.hires)) for p in points]),
+         Series(gettext("Expected by then"), [(p.day, p.expected_hires) for p in points])],
+        key="contract-hires", title=gettext("Hires, month by month"), y_label=gettext("hires"), y_min=0,
+        y_max=max([float(contract.required_hires), *[float(p.hires) for p in points], 1.0]))
+    return render(request, "web/partners/contract_detail.html", {
+        "contract": contract, "row": _contract_row(today, dict(TargetGroup.choices)),
+        "value": formats.number_format(contract.value_eur, decimal_pos=0, use_l10n=True, force_grouping=True),
+        "charts": [months_chart, hires_chart],
     })
 
 
@@ -403,7 +488,10 @@ urlpatterns: list[URLPattern | Any] = [
     path("clients/<int:client_id>/job-preferences/", job_preferences, name="job_preferences"),
     path("clients/<int:client_id>/jobs/propose/", job_propose, name="job_propose"),
     path("clients/<int:client_id>/jobs/training-step/", job_training_step, name="job_training_step"),
+    path("clients/<int:client_id>/jobs/proposals/<int:proposal_id>/status/", job_proposal_status,
+         name="job_proposal_status"),
     path("partners/openings/", opening_list, name="partner_openings"),
     path("partners/openings/<int:opening_id>/", opening_detail, name="partner_opening"),
     path("partners/contracts/", contract_list, name="partner_contracts"),
+    path("partners/contracts/<int:contract_id>/", contract_detail, name="partner_contract"),
 ]

@@ -186,6 +186,8 @@ def front_page(request: HttpRequest) -> HttpResponse:
     context: dict[str, Any] = {"staff": staff}
     if staff is None:
         return render(request, "web/home.html", context)
+    if staff.role == StaffRole.PROCUREMENT_OFFICER:  # no clients: their work is the contracts' clauses
+        return redirect("web:partner_contracts")
     if staff.role in (StaffRole.MANAGER, StaffRole.ADMINISTRATOR):
         context["aggregate_role"] = True
         context["is_admin"] = staff.role == StaffRole.ADMINISTRATOR

@@ -14,7 +14,16 @@ from pydantic import Field
 from polku.access.policy import staff_of
 from polku.core.errors import InvalidInput
 from polku.partners import selectors, services
-from polku.partners.models import Accommodation, Opening, OpeningKind, Skill, TargetGroup, WorkLanguage
+from polku.partners.models import (
+    Accommodation,
+    Opening,
+    OpeningKind,
+    ProposalStatus,
+    PublicContract,
+    Skill,
+    TargetGroup,
+    WorkLanguage,
+)
 
 from ..deps import actor, etag, required_if_match
 from ..pagination import Page, paginate
@@ -116,6 +125,7 @@ class ProposalOut(Schema):
     status: str
     score: float | None
     created_at: dt.datetime
+    status_changed_at: dt.datetime | None
 
 
 class PlacementOut(Schema):
@@ -130,6 +140,25 @@ class PlacementOut(Schema):
     hours_per_week: int
     target_groups: list[str]
     version: int
+
+
+class ContractTotalOut(Schema):
+    name: str | None = Field(description="The procurer's or supplier's name; null on the total row")
+    contracts: int
+    required_hires: int
+    hires: int | None = Field(description="Null where the count is below the small-cell threshold")
+    hires_text: str
+    months: float | None
+    percent: float | None
+    behind: int = Field(description="Contracts behind what was expected by now")
+
+
+class FulfilmentPointOut(Schema):
+    day: dt.date
+    hires: int
+    months: float
+    expected_hires: float
+    expected_months: float
 
 
 class ContractOut(Schema):
@@ -149,6 +178,11 @@ class ContractOut(Schema):
     expected_months: float
     share_elapsed: float
     status: str = Field(description="met, on_track, behind or not_started")
+
+
+class ContractDetailOut(ContractOut):
+    value_eur: float
+    over_time: list[FulfilmentPointOut] = Field(description="The fulfilment at the end of every month so far")
 
 
 # --- input -------------------------------------------------------------------------------------------------
@@ -284,6 +318,51 @@ def create_proposal(request: HttpRequest, payload: ProposalIn) -> Any:
     return 201, proposal
 
 
+class ProposalAnswerIn(Schema):
+    expected_status: str | None = Field(None, description="The status the caller saw; if the proposal has "
+                                                          "changed since, 409 and nothing is written")
+
+
+def _answer(request: HttpRequest, proposal_id: int, status: str, payload: ProposalAnswerIn | None) -> Any:
+    return services.set_proposal_status(actor=actor(request), proposal_id=proposal_id, status=status,
+                                        expected_status=payload.expected_status if payload else None)
+
+
+@router.post("/proposals/{proposal_id}/interview", response={200: ProposalOut, **error_responses(401, 403, 404, 409)},
+             summary="The employer invited the client to an interview")
+def proposal_interview(request: HttpRequest, proposal_id: PathId, payload: ProposalAnswerIn | None = None) -> Any:
+    """From ``proposed``; otherwise 409."""
+    return _answer(request, proposal_id, ProposalStatus.INTERVIEW, payload)
+
+
+@router.post("/proposals/{proposal_id}/accept", response={200: ProposalOut, **error_responses(401, 403, 404, 409)},
+             summary="The employer accepted the client")
+def proposal_accept(request: HttpRequest, proposal_id: PathId, payload: ProposalAnswerIn | None = None) -> Any:
+    """From ``proposed`` or ``interview``; final. Record the start of work with ``POST /placements``."""
+    return _answer(request, proposal_id, ProposalStatus.ACCEPTED, payload)
+
+
+@router.post("/proposals/{proposal_id}/decline", response={200: ProposalOut, **error_responses(401, 403, 404, 409)},
+             summary="The employer declined")
+def proposal_decline(request: HttpRequest, proposal_id: PathId, payload: ProposalAnswerIn | None = None) -> Any:
+    """From ``proposed`` or ``interview``; final."""
+    return _answer(request, proposal_id, ProposalStatus.DECLINED, payload)
+
+
+@router.post("/proposals/{proposal_id}/withdraw", response={200: ProposalOut, **error_responses(401, 403, 404, 409)},
+             summary="Withdraw the proposal")
+def proposal_withdraw(request: HttpRequest, proposal_id: PathId, payload: ProposalAnswerIn | None = None) -> Any:
+    """From ``proposed`` or ``interview`` (e.g. the client changed their mind); final."""
+    return _answer(request, proposal_id, ProposalStatus.WITHDRAWN, payload)
+
+
+@router.get("/job-proposals/{client_id}", response={200: list[ProposalOut], **error_responses(401, 404)},
+            summary="A client's proposals to employers")
+def client_proposals(request: HttpRequest, client_id: PathId) -> Any:
+    """Newest first. A client whose employment data the caller may not see is answered 404."""
+    return services.client_proposals(actor=actor(request), client_id=client_id)
+
+
 @router.post("/placements", response={201: PlacementOut, **error_responses(401, 403, 404, 409, 422)},
              summary="Record a job placement")
 def create_placement(request: HttpRequest, payload: PlacementIn) -> Any:
@@ -296,20 +375,57 @@ def create_placement(request: HttpRequest, payload: PlacementIn) -> Any:
     return 201, placement
 
 
+def _contract_out(f: Any) -> dict[str, Any]:
+    return {"id": f.contract.pk, "reference": f.contract.reference, "title": f.contract.title,
+            "procurer_id": f.contract.procurer_id, "supplier_id": f.contract.supplier_id,
+            "start_date": f.contract.start_date, "end_date": f.contract.end_date,
+            "required_hires": f.contract.required_hires, "required_months": float(f.contract.required_months),
+            "target_groups": f.contract.target_groups, "hires": f.hires, "months": f.months,
+            "expected_hires": f.expected_hires, "expected_months": f.expected_months,
+            "share_elapsed": f.share_elapsed, "status": f.status}
+
+
+def _contracts_refused(request: HttpRequest) -> Any:
+    return problem_response(request, 403, "forbidden",
+                            _("Public contracts and their employment clauses are for managers, administrators and "
+                              "procurement officers."))
+
+
 @router.get("/contracts", response={200: list[ContractOut], **error_responses(401, 403)},
             summary="Public contracts and their employment clauses")
 def list_contracts(request: HttpRequest, as_of: dt.date | None = None) -> Any:
     """Each contract's employment clause: hires and employment months so far against what is required and what
-    is expected by ``as_of`` (default today). For managers and administrators (others 403)."""
+    is expected by ``as_of`` (default today). Managers and administrators see every contract, a procurement
+    officer their own organisation's (others 403)."""
     if not selectors.may_see_contracts(actor(request)):
-        return problem_response(request, 403, "forbidden",
-                                _("Public contracts and their employment clauses are for managers and "
-                                  "administrators."))
-    return [{"id": f.contract.pk, "reference": f.contract.reference, "title": f.contract.title,
-             "procurer_id": f.contract.procurer_id, "supplier_id": f.contract.supplier_id,
-             "start_date": f.contract.start_date, "end_date": f.contract.end_date,
-             "required_hires": f.contract.required_hires, "required_months": float(f.contract.required_months),
-             "target_groups": f.contract.target_groups, "hires": f.hires, "months": f.months,
-             "expected_hires": f.expected_hires, "expected_months": f.expected_months,
-             "share_elapsed": f.share_elapsed, "status": f.status}
-            for f in selectors.fulfilment(as_of=as_of)]
+        return _contracts_refused(request)
+    return [_contract_out(f)
+            for f in selectors.fulfilment(selectors.contracts_visible_to(actor(request)), as_of=as_of)]
+
+
+@router.get("/contracts/totals", response={200: list[ContractTotalOut], **error_responses(401, 403, 422)},
+            summary="Employment clauses' fulfilment summed by procurer or by supplier")
+def contract_totals(request: HttpRequest, by: Literal["procurer", "supplier"] = "procurer",
+                    as_of: dt.date | None = None) -> Any:
+    """The contracts the caller may see, summed by procuring organisation or by supplier, with a total row
+    (``name`` null). Hires are counts of people: a count below the small-cell threshold is hidden (``hires`` and
+    the figures derived from it null, ``hires_text`` "<k"), as in all indicators."""
+    if not selectors.may_see_contracts(actor(request)):
+        return _contracts_refused(request)
+    rows = selectors.fulfilment(selectors.contracts_visible_to(actor(request)), as_of=as_of)
+    return selectors.report_by(rows, by)
+
+
+@router.get("/contracts/{contract_id}", response={200: ContractDetailOut, **error_responses(401, 403, 404)},
+            summary="One contract's employment clause, month by month")
+def get_contract(request: HttpRequest, contract_id: PathId, as_of: dt.date | None = None) -> Any:
+    """One contract's fulfilment on ``as_of`` (default today) and at the end of every month of its period so
+    far, against what was expected by then. A contract the caller may not follow is answered 404."""
+    if not selectors.may_see_contracts(actor(request)):
+        return _contracts_refused(request)
+    contract = selectors.contracts_visible_to(actor(request)).filter(pk=contract_id).first()
+    if contract is None:
+        raise Http404
+    (today,) = selectors.fulfilment(PublicContract.objects.filter(pk=contract.pk), as_of=as_of)
+    return {**_contract_out(today), "value_eur": float(contract.value_eur),
+            "over_time": selectors.fulfilment_over_time(contract, as_of=as_of)}

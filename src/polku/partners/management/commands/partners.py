@@ -2,6 +2,7 @@
 
     polku partners suggest --client ID --user USERNAME [--limit 10] [--format table|json]
     polku partners contracts [--as-of DATE] [--by contract|procurer|supplier] [--format table|json]
+    polku partners contracts --contract REFERENCE [--as-of DATE] [--format table|json]
     polku partners skills
 
 See docs/partners.md.
@@ -38,6 +39,8 @@ class Command(BaseCommand):
         contracts.add_argument("--by", choices=["contract", "procurer", "supplier"], default="contract")
         contracts.add_argument("--format", choices=["table", "json"], default="table")
         contracts.add_argument("--language", choices=["fi", "sv", "en"], default=None)
+        contracts.add_argument("--contract", default=None, metavar="REFERENCE",
+                               help="one contract's fulfilment at the end of every month so far")
         commands.add_parser("skills", help="load the skills vocabulary and list it")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -81,6 +84,9 @@ class Command(BaseCommand):
         from polku.impact.management.commands.impact import _date
 
         day = _date(options["as_of"], "--as-of") if options["as_of"] else None
+        if options.get("contract"):
+            self._contract_over_time(options["contract"], day, options["format"])
+            return
         rows = selectors.fulfilment(as_of=day)
         if options["by"] != "contract":
             summary = selectors.report_by(rows, options["by"])
@@ -107,6 +113,26 @@ class Command(BaseCommand):
             self.stdout.write(f"{d['reference']:<14} {d['supplier']:<36} {_('hires')} {d['hires']}/"
                               f"{d['required_hires']} ({_('expected by now')} {d['expected_hires']}), "
                               f"{_('months')} {d['months']}/{d['required_months']}: {d['status']}")
+
+    def _contract_over_time(self, reference: str, day: Any, output: str) -> None:
+        from django.core.management.base import CommandError
+
+        from polku.partners.models import PublicContract
+
+        contract = PublicContract.objects.filter(reference=reference).first()
+        if contract is None:
+            raise CommandError(_("No contract with the reference %(ref)s.") % {"ref": reference})
+        points = selectors.fulfilment_over_time(contract, as_of=day)
+        if output == "json":
+            self.stdout.write(json.dumps([{"day": p.day.isoformat(), "hires": p.hires, "months": p.months,
+                                           "expected_hires": p.expected_hires, "expected_months": p.expected_months}
+                                          for p in points], indent=2))
+            return
+        self.stdout.write(f"{contract.reference}: {contract.title}")
+        self.stdout.write(f"{_('Date'):<12} {_('hires'):>8} {_('expected'):>9} {_('months'):>8} {_('expected'):>9}")
+        for p in points:
+            self.stdout.write(f"{p.day.isoformat():<12} {p.hires:>8} {p.expected_hires:>9} {p.months:>8} "
+                              f"{p.expected_months:>9}")
 
     def _skills(self, options: dict[str, Any]) -> None:
         added = services.ensure_skills()
