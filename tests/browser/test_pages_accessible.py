@@ -159,5 +159,20 @@ def test_partner_pages__coordinator(assert_accessible: Any, partner_world: dict[
     assert not violations, describe(violations)
 
 
+    # With the agreement ticked: proposed, and the proposals table (with its status form) is accessible.
+    tab.page.locator(f"#id_propose-{opening.pk}-client_agreed").check()
+    tab.page.locator(f"#suggestion-{opening.pk} form button[type=submit]").first.click()
+    tab.page.wait_for_load_state()
+    tab.page.locator("#job-proposals").wait_for()
+    violations = axe_violations(tab.page)
+    screenshot(tab.page, "partner-proposals-en")
+    assert not violations, describe(violations)
+
+
 def test_partner_contracts__manager(assert_accessible: Any, partner_world: dict[str, Any]) -> None:
     assert_accessible("manager", "/partners/contracts/", "partner-contracts")
+    assert_accessible("manager", f"/partners/contracts/{partner_world['contract'].pk}/", "partner-contract")
+
+
+def test_partner_contracts__procurement_officer(assert_accessible: Any, partner_world: dict[str, Any]) -> None:
+    assert_accessible("procurement", "/partners/contracts/", "partner-contracts-procurement", ["fi"])
