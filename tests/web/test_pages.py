@@ -61,3 +61,14 @@ def test_logout__ends_session(joint: Any) -> None:
     browser = login(Browser(), joint.coordinator)
     assert browser.post("/logout/").status_code == 302
     assert browser.get("/").status_code == 302
+
+
+def test_bar_chart_axis_ticks_have_the_precision_of_their_scale() -> None:
+    from polku.web.charts import BarSeries, bar_chart
+
+    big = bar_chart(["a", "b"], [BarSeries("n", [1200.0, 800.0])], key="big", title="Big", y_label="people",
+                    y_min=0, y_max=2000, decimals=0)
+    small = bar_chart(["a", "b"], [BarSeries("share", [0.2, 0.6])], key="small", title="Small", y_label="share",
+                      y_min=0, y_max=1, decimals=2)
+    assert ">1000.00<" not in big.svg and ">500<" in big.svg.replace("\u00a0", "")
+    assert ">0.25<" in small.svg or ">0,25<" in small.svg

@@ -247,7 +247,9 @@ def bar_chart(categories: Sequence[str], series: Sequence[BarSeries], *, key: st
         y = y_of(value)
         out.append(f'<line x1="{LEFT}" x2="{width - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" stroke="#767676" '
                    f'stroke-width="{1 if step else 2}"/>')
-        out.append(f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">{escape(_decimal(value, 2))}</text>')
+        # Ticks as precise as the axis needs: "1 000" on a scale of thousands, "0.25" on one of fractions.
+        places = 0 if y_span >= 20 else 1 if y_span >= 2 else 2
+        out.append(f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">{escape(_decimal(value, places))}</text>')
     out.append(f'<text x="12" y="{TOP + plot_h / 2:.1f}" transform="rotate(-90 12 {TOP + plot_h / 2:.1f})" '
                f'text-anchor="middle">{escape(y_label)}</text>')
     base = y_of(max(y_min, min(0.0, y_max)) if y_min <= 0 <= y_max else y_min)
