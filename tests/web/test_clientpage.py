@@ -188,13 +188,29 @@ def test_episodes__timeline_with_participants(joint: Any) -> None:
 
 def test_access_log__staff_see_their_own_actions_and_a_paged_list(joint: Any) -> None:
     browser = login(joint.coordinator)
-    for _ in range(10):
-        browser.get(f"/clients/{joint.client.pk}/")
+    from polku.access.policy import log_access
+
+    for _ in range(55):  # earlier reads (one page view logs each category it reads once)
+        log_access(user=joint.coordinator, client_id=joint.client.pk, category="basic", action="view",
+                   purpose="View client details", allowed=True, reason="relationship_consent_role")
     text = browser.get(f"/clients/{joint.client.pk}/").content.decode()
     assert f'/clients/{joint.client.pk}/access-log/' in text  # more than 50 of one's own entries
     page = browser.get(f"/clients/{joint.client.pk}/access-log/?page=2")
     assert page.status_code == 200 and "View client details" in page.content.decode()
     assert login(joint.outsider).get(f"/clients/{joint.client.pk}/access-log/").status_code == 404
+
+
+def test_one_page_view_logs_each_category_and_purpose_once(joint: Any) -> None:
+    browser = login(joint.coordinator)
+    before = AccessLog.objects.count()
+    browser.get(f"/clients/{joint.client.pk}/")
+    rows = list(AccessLog.objects.order_by("pk")[before:].values_list("client_id", "category", "action", "allowed",
+                                                                      "purpose"))
+    assert rows and len(rows) == len(set(rows)), rows  # several reads of one category for one purpose: one row
+    assert {r[1] for r in rows} == {"basic", "employment"}
+    again = AccessLog.objects.count()
+    browser.get(f"/clients/{joint.client.pk}/")  # a new request is a new read: logged again
+    assert AccessLog.objects.count() - again == len(rows)
 
 
 def test_links_to_pages_of_other_parts_only_when_they_exist(joint: Any) -> None:

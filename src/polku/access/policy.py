@@ -265,16 +265,60 @@ def source_text(message: Purpose) -> str:
         return str(message)
 
 
+#: The reads already logged during the current request, by (actor, client, category, action, allowed, purpose): the id
+#: of the row written (0 for a list's rows). ``None`` outside a request (commands, tasks, direct service calls).
+_request_reads = threading.local()
+
+
+def _begin_request(**_: Any) -> None:
+    _request_reads.seen = {}
+
+
+def _end_request(**_: Any) -> None:
+    _request_reads.seen = None
+
+
+def connect_request_scope() -> None:
+    """Log each read once per request: a page that reads the same client's data of the same category for the
+    same purpose several times (the client page reads basic details for its header, its episodes and its
+    referrals) writes one access-log row for it; a read for another purpose (the employment estimate, the job
+    suggestions) keeps its own row, so the client sees why their data was used (called at start-up)."""
+    from django.core.signals import request_finished, request_started
+
+    request_started.connect(_begin_request, dispatch_uid="polku.access.request_scope.begin")
+    request_finished.connect(_end_request, dispatch_uid="polku.access.request_scope.end")
+
+
+def _already_logged(key: tuple[Any, ...]) -> bool:
+    seen = getattr(_request_reads, "seen", None)
+    if seen is None or key not in seen:
+        return False
+    # The earlier row may have been rolled back with a failed service: then this read is logged after all.
+    return seen[key] == 0 or AccessLog.objects.filter(pk=seen[key]).exists()
+
+
+def _remember(key: tuple[Any, ...], row_id: int) -> None:
+    seen = getattr(_request_reads, "seen", None)
+    if seen is not None:
+        seen[key] = row_id
+
+
 def log_access(
     *, user: Any, client_id: int, category: str, action: str, purpose: Purpose, allowed: bool, reason: str,
     obj: Any = None,
-) -> AccessLog:
+) -> AccessLog | None:
+    """Write one access-log row, unless the same reader's same access to the same client's data of the same
+    category for the same purpose was already logged in this request (then ``None``)."""
+    why = source_text(purpose)[:300]
+    key = (getattr(user, "pk", None), int(client_id), category, action, allowed, why)
+    if _already_logged(key):
+        return None
     staff = staff_of(user)
     actor = user if getattr(user, "is_authenticated", False) else None
     name = ""
     if actor is not None:
         name = actor.get_full_name() or actor.get_username()
-    return AccessLog.objects.create(
+    row = AccessLog.objects.create(
         at=timezone.now(),
         actor=actor,
         actor_name=name,
@@ -283,12 +327,14 @@ def log_access(
         client_id=client_id,
         category=category,
         action=action,
-        purpose=source_text(purpose)[:300],
+        purpose=why,
         object_type=type(obj).__name__ if obj is not None else "",
         object_id=str(getattr(obj, "pk", "") or "") if obj is not None else "",
         allowed=allowed,
         reason=reason,
     )
+    _remember(key, row.pk)
+    return row
 
 
 _service_depth = threading.local()
@@ -361,7 +407,17 @@ def client_data_service(func: Callable[P, R]) -> Callable[P, R]:
 
 
 def log_list_access(*, user: Any, client_ids: list[int], category: str, purpose: Purpose) -> None:
-    """Log a list view that shows data of many clients at once: one row per client shown, in one insert."""
+    """Log a list view that shows data of many clients at once: one row per client shown, in one insert (a
+    client already logged for this category in this request is not logged again)."""
+    seen = getattr(_request_reads, "seen", None)
+    if seen is not None:
+        text = source_text(purpose)[:300]
+        keys = {int(c): (user.pk, int(c), category, AccessAction.VIEW, True, text) for c in client_ids}
+        client_ids = [c for c, key in keys.items() if key not in seen]
+        for c in client_ids:
+            seen[keys[c]] = 0
+    if not client_ids:
+        return
     staff = staff_of(user)
     now = timezone.now()
     name = user.get_full_name() or user.get_username()
