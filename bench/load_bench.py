@@ -248,10 +248,18 @@ def summarise(out: Path, start: float, end: float, events: dict[str, float], arg
             rows.append({"t": float(t), "name": name, "status": int(status), "ms": float(ms), "ok": outcome == "ok",
                          "token": token})
     failed = [r for r in rows if not r["ok"]]
+    # Steady state: after every user has signed in (spawning plus 10 s), the sign-in itself left out (a person
+    # signs in once a day; 200 at once only happen in a benchmark, each costing a deliberately slow hash).
+    ramp_end = start + args.users_count / args.spawn_rate + 10
+    steady = [r for r in rows if r["t"] >= ramp_end and r["name"] not in ("sign in", "sign-in form")]
     by_name: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in rows:
         by_name[r["name"]].append(r)
+    by_name_steady: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in steady:
+        by_name_steady[r["name"]].append(r)
     per_endpoint = [{"name": name, "requests": len(rs), "errors": sum(not r["ok"] for r in rs),
+                     "steady_p95_ms": _percentile([r["ms"] for r in by_name_steady.get(name, [])], 95),
                      "p50_ms": _percentile([r["ms"] for r in rs], 50), "p95_ms": _percentile([r["ms"] for r in rs], 95),
                      "max_ms": max(r["ms"] for r in rs)} for name, rs in sorted(by_name.items())]
     buckets = []
@@ -267,6 +275,15 @@ def summarise(out: Path, start: float, end: float, events: dict[str, float], arg
         "requests": len(rows), "errors": len(failed), "requests_per_second": round(len(rows) / (end - start), 1),
         "p50_ms": _percentile([r["ms"] for r in rows], 50), "p95_ms": _percentile([r["ms"] for r in rows], 95),
         "p99_ms": _percentile([r["ms"] for r in rows], 99), "max_ms": max((r["ms"] for r in rows), default=0),
+        "steady_state": {
+            "from_second": round(ramp_end - start, 1), "requests": len(steady),
+            "errors": sum(not r["ok"] for r in steady),
+            "requests_per_second": round(len(steady) / max(1.0, end - ramp_end), 1),
+            "p50_ms": _percentile([r["ms"] for r in steady], 50), "p95_ms": _percentile([r["ms"] for r in steady], 95),
+            "p99_ms": _percentile([r["ms"] for r in steady], 99),
+            "max_ms": max((r["ms"] for r in steady), default=0),
+        },
+        "sign_in_p95_ms": _percentile([r["ms"] for r in rows if r["name"] == "sign in"], 95),
         "messages_acknowledged": len(acknowledged),
         "messages_acknowledged_but_missing": _acknowledged_messages_missing(acknowledged, start),
         "per_endpoint": per_endpoint,
@@ -289,9 +306,10 @@ def summarise(out: Path, start: float, end: float, events: dict[str, float], arg
     title = (f"{args.users_count} users, {args.minutes} min" +
              (", PostgreSQL restarted" if "restart_started" in events else ""))
     (out / "timeline.svg").write_text(_timeline_svg(buckets, events, start, title))
-    lines = ["| endpoint | requests | errors | p50 ms | p95 ms | max ms |", "|---|---:|---:|---:|---:|---:|"]
+    lines = ["| endpoint | requests | errors | p50 ms | p95 ms | steady p95 ms | max ms |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
     lines += [f"| {e['name']} | {e['requests']:,} | {e['errors']} | {e['p50_ms']:.0f} | {e['p95_ms']:.0f} | "
-              f"{e['max_ms']:.0f} |" for e in per_endpoint]
+              f"{e['steady_p95_ms']:.0f} | {e['max_ms']:.0f} |" for e in per_endpoint]
     (out / "summary.md").write_text("\n".join(lines) + "\n")
     print(json.dumps({k: v for k, v in summary.items() if k != "per_endpoint"}, indent=2))
     print("\n".join(lines))
@@ -306,7 +324,7 @@ def main() -> None:
     r = commands.add_parser("run")
     r.add_argument("--users", default=str(ROOT / "var" / "load" / "users.json"))
     r.add_argument("--users-count", "-u", type=int, default=200, dest="users_count")
-    r.add_argument("--spawn-rate", type=float, default=10)
+    r.add_argument("--spawn-rate", type=float, default=2, help="users started a second (each signs in)")
     r.add_argument("--minutes", type=float, default=10)
     r.add_argument("--port", type=int, default=8099)
     r.add_argument("--workers", type=int, default=3)

@@ -17,6 +17,9 @@ Commands:
   createsuperuser       create an administrator account
   token create USERNAME [--expires DAYS] [--name NAME]
                         create an API token (printed once); token revoke PREFIX revokes it
+  accounts reset-2fa USERNAME
+                        remove a staff member's two-factor device (a lost phone); they set up the
+                        authenticator app again at their next sign-in (docs/security.md)
   worker [--queue-name Q] [--batch]
                         run background tasks queued through Django's tasks API (django-tasks-db);
                         run several on several machines against the same database
@@ -54,6 +57,14 @@ Commands:
   partners suggest|contracts|skills
                         employment partners: the best openings for a client (hard constraints never
                         broken, reasons), employment clauses and their fulfilment (docs/partners.md)
+  audit verify [--no-seal] [--expect-head POSITION:HASH] [--format table|json]
+                        seal new access-log entries into the hash chain and verify the whole log;
+                        audit seal|head|schedule (docs/security.md)
+  retention [run|rules|schedule|history] [--as-of DATE] [--dry-run] [--format table|json]
+                        anonymise or delete what has passed its retention period (logged); the rules in
+                        force; the nightly run (var/security/retention.md)
+  db checksum [--format table|json]
+                        every table's row count and checksum: compare a restored backup with its source
   help [COMMAND]        help on a command
   Any other Django management command (check, shell, dbshell, makemigrations, ...) is passed through.
 

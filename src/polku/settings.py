@@ -53,6 +53,9 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django_otp",  # staff two-factor authentication (polku.accounts.twofactor)
+    "django_otp.plugins.otp_totp",
+    "csp",
     "ninja",  # serves the API docs page (Swagger UI) from its own static files, not from a CDN
     "django_tasks",
     "django_tasks_db",
@@ -75,6 +78,7 @@ INSTALLED_APPS = [
     "polku.impact",
     "polku.indicators",
     "polku.partners",
+    "polku.retention",
 ]
 
 MIDDLEWARE = [
@@ -84,8 +88,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "polku.accounts.middleware.SessionLifetimeMiddleware",
+    "polku.accounts.middleware.SecondFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "polku.accounts.middleware.SecurityHeadersMiddleware",
 ]
 
 ROOT_URLCONF = "polku.urls"
@@ -114,6 +123,9 @@ DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL") or f"sqlite:///{DATA_DIR / 'polku.sqlite3'}",
         conn_max_age=int(os.environ.get("POLKU_DB_CONN_MAX_AGE", "60")),
+        # A persistent connection is checked before a request reuses it, so that after a database restart the
+        # next request reconnects instead of failing (polku.core.unavailable).
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -126,9 +138,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# At least 12 characters (OWASP ASVS 2.1.1); common and all-numeric passwords refused (2.1.7).
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -150,6 +163,50 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = int(os.environ.get("POLKU_SESSION_SECONDS", str(8 * 3600)))
 SESSION_COOKIE_SECURE = env_bool("POLKU_SECURE_COOKIES", not DEBUG and env_bool("POLKU_PRODUCTION", False))
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+# Accounts and security (docs/security.md): two-factor authentication, session lifetime, re-authentication, headers.
+PRODUCTION = env_bool("POLKU_PRODUCTION", False)
+# Staff whose role sees client data must enter a TOTP code after their password (on by default in production).
+POLKU_REQUIRE_2FA = env_bool("POLKU_REQUIRE_2FA", PRODUCTION)
+POLKU_IDLE_MINUTES = int(os.environ.get("POLKU_IDLE_MINUTES", "30"))  # signed out after this long without a request
+POLKU_REAUTH_MINUTES = int(os.environ.get("POLKU_REAUTH_MINUTES", "10"))  # exports, consents: password this recent
+POLKU_2FA_FAILURES = int(os.environ.get("POLKU_2FA_FAILURES", "5"))  # wrong codes per account within the window
+OTP_TOTP_ISSUER = os.environ.get("POLKU_2FA_ISSUER", "Polku")
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True  # the admin never shows a device's secret or QR code
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = True
+CSRF_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_SECURE = SESSION_COOKIE_SECURE
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+SECURE_HSTS_SECONDS = int(os.environ.get("POLKU_HSTS_SECONDS", str(31536000 if PRODUCTION else 0)))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("POLKU_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("POLKU_HSTS_PRELOAD", False)
+# Preloading is a promise for the whole domain that is hard to take back: off unless the deployer asks for it, and
+# then `check --deploy` need not remind about it.
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+SECURE_SSL_REDIRECT = env_bool("POLKU_SSL_REDIRECT", PRODUCTION and not DEBUG)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers' plain-HTTP health checks
+if env_bool("POLKU_BEHIND_PROXY", False):  # the proxy sets X-Forwarded-Proto; never trust it without a proxy
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+POLKU_PERMISSIONS_POLICY = ("accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
+                            "microphone=(), payment=(), usb=()")
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    },
+}
 
 TASKS = {"default": {"BACKEND": os.environ.get("POLKU_TASK_BACKEND", "django_tasks_db.DatabaseBackend")}}
 
@@ -173,6 +230,9 @@ POLKU: dict[str, Any] = {
     "RULES": _json_setting("POLKU_RULES"),
     # Memory for the sweep's hash joins on PostgreSQL (per sort or hash, for the sweep's transaction only).
     "SWEEP_WORK_MEM": os.environ.get("POLKU_SWEEP_WORK_MEM", "256MB"),
+    # Retention rules' overrides, e.g. {"client_record": {"years": 12, "action": "delete"}}; the rules and their
+    # sources are in var/security/retention.md. Checked at start-up (``polku check``).
+    "RETENTION": _json_setting("POLKU_RETENTION"),
 }
 
 # Staff single sign-on with OpenID Connect: off unless a client id is configured (docs/api.md, "Single sign-on").

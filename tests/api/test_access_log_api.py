@@ -8,6 +8,7 @@ from typing import Any
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
+from polku.audit.guards import unguarded
 from polku.audit.models import AccessLog
 from tests import factories as f
 
@@ -59,7 +60,8 @@ def test_mine__filters(joint: Any, api_as: Any) -> None:
     api.patch(f"/clients/{other_client.pk}", {"phone": "0401234567"},
               **{"If-Match": api.get(f"/clients/{other_client.pk}")["ETag"]})
     old = AccessLog.objects.filter(actor=joint.coordinator, client=joint.client).get()
-    AccessLog.objects.filter(pk=old.pk).update(at=timezone.now() - dt.timedelta(days=40))
+    with unguarded():  # the log is append-only; the test empties or ages its own rows
+        AccessLog.objects.filter(pk=old.pk).update(at=timezone.now() - dt.timedelta(days=40))
 
     by_client = _all(api, "/access-log/mine", client_id=other_client.pk)
     assert by_client and {e["client_id"] for e in by_client} == {other_client.pk}

@@ -16,6 +16,7 @@ import schemathesis
 from django.core import signals
 from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
+from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_schema_conformance,
@@ -55,5 +56,5 @@ def bearer(joint: Any) -> dict[str, str]:
 def test_api_conforms_to_its_openapi_document(case: Any, bearer: dict[str, str]) -> None:
     case.call_and_validate(
         headers=bearer,
-        checks=[status_code_conformance, content_type_conformance, response_schema_conformance],
+        checks=[not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance],
     )

@@ -79,10 +79,10 @@ def test_coordinator_provider_and_client_with_the_keyboard_only(visit: Any, regi
     # 2. ... opens the plan editor from the client page and adds a step.
     tab_to_link(page, f"/episodes/{episode.pk}/plan/")
     enter_and_wait(page)
-    page.wait_for_function("window.htmx !== undefined")
+    page.wait_for_function("() => window.htmx !== undefined")  # a function: a string needs eval (CSP)
     tab_to_id(page, "add-step")
     page.keyboard.press("Enter")  # htmx adds an empty row and puts the focus in it
-    page.wait_for_function("document.activeElement && document.activeElement.id === 'id_steps-2-description'")
+    page.wait_for_function("() => document.activeElement && document.activeElement.id === 'id_steps-2-description'")
     page.keyboard.type("Visit the work trial place")
     tab_to_id(page, "id_steps-2-owner")
     # The owner is a select: choose the coordinator's organisation with the arrow keys.

@@ -88,12 +88,12 @@ def test_keyboard_only__add_a_plan_step(visit: Any) -> None:
     tab = visit("coordinator", "en")
     page = tab.page
     assert tab.open(f"/episodes/{episode.pk}/plan/").status == 200
-    page.wait_for_function("window.htmx !== undefined")
+    page.wait_for_function("() => window.htmx !== undefined")  # a function: a string needs eval (CSP)
 
     page.locator("#add-step").focus()
     page.keyboard.press("Enter")  # htmx adds an empty row and moves the focus to its description
     page.wait_for_selector("#id_steps-2-description")
-    page.wait_for_function("document.activeElement && document.activeElement.id === 'id_steps-2-description'")
+    page.wait_for_function("() => document.activeElement && document.activeElement.id === 'id_steps-2-description'")
     page.keyboard.type("Apply for three jobs")
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.id") == "id_steps-2-goal"

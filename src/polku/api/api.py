@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import DataError, IntegrityError
+from django.db import DataError, IntegrityError, InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
@@ -21,6 +21,7 @@ from polku.accounts.throttle import TooManyFailures
 from polku.audit.models import AccessAction
 from polku.core.choices import DataCategory
 from polku.core.errors import AccessDenied, DomainError, IllegalTransition, InvalidInput, VersionConflict
+from polku.core.unavailable import RETRY_AFTER_SECONDS
 
 from .auth import BearerToken, WebSession
 from .deps import PreconditionRequired
@@ -56,7 +57,9 @@ class PolkuAPI(NinjaAPI):
         problem = {"$ref": "#/components/schemas/Problem"}
         for operations in schema.get("paths", {}).values():
             for operation in operations.values():
-                responses = operation.setdefault("responses", {})
+                # ninja's status keys are ints: as text, so that "401" is not added beside 401 (a duplicate key in
+                # the JSON, which Swagger UI's parser refuses: the docs page drew nothing).
+                responses = operation["responses"] = {str(k): v for k, v in operation.get("responses", {}).items()}
                 for status in ("400", "401", "422", "429"):
                     responses.setdefault(status, {"description": str(TITLES[int(status)])})
                 for status, response in responses.items():
@@ -140,6 +143,15 @@ def _access_denied(request: HttpRequest, exc: AccessDenied) -> HttpResponse:
 @api.exception_handler(PreconditionRequired)
 def _precondition_required(request: HttpRequest, exc: PreconditionRequired) -> HttpResponse:
     return problem_response(request, 428, exc.code, str(exc))
+
+
+@api.exception_handler(OperationalError)
+@api.exception_handler(InterfaceError)
+def _database_unavailable(request: HttpRequest, exc: Exception) -> HttpResponse:
+    """The database is briefly unreachable (a restart): a clean 503, nothing written (polku.core.unavailable)."""
+    return problem_response(request, 503, "unavailable",
+                            _("Polku is briefly unavailable. Nothing you had saved is lost. Try again in a moment."),
+                            headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
 
 
 @api.exception_handler(DataError)

@@ -13,6 +13,7 @@ from ninja.security import HttpBearer, SessionAuth
 
 from polku.accounts.services import token_authenticate
 from polku.accounts.throttle import check_not_throttled, record_failure
+from polku.accounts.twofactor import needs_second_factor
 
 
 class BearerToken(HttpBearer):
@@ -32,16 +33,20 @@ class BearerToken(HttpBearer):
         if found is None:
             return None
         request.user = found.user
+        request.polku_bearer_token = True  # type: ignore[attr-defined]  # exempt from re-authentication
         return found.user
 
 
 class WebSession(SessionAuth):
-    """The signed-in web session (the UI's own calls). Unsafe methods also need the CSRF token."""
+    """The signed-in web session (the UI's own calls). Unsafe methods also need the CSRF token. A session still
+    waiting for its second factor (``polku.accounts.twofactor``) is refused."""
 
     csrf = True
 
     def authenticate(self, request: HttpRequest, key: str | None) -> Any:
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated and user.is_active:
+            if needs_second_factor(request):
+                return None
             return user
         return None

@@ -103,6 +103,10 @@ def joint_assessment_open(
         raise _denied()
     authorize(actor, episode.client_id, DataCategory.EMPLOYMENT, AccessAction.CREATE,
               purpose=_("Joint assessment"), obj=episode)
+    if staff_of(actor) is None:  # the parties' meeting record: a client gives their view in it, not opens it
+        raise deny(actor, episode.client_id, DataCategory.EMPLOYMENT, AccessAction.CREATE,
+                   purpose=_("Joint assessment"), obj=episode, code="role",
+                   message=_("Only the professionals of the joint service record a joint assessment."))
     if not episode.is_open:
         raise IllegalTransition(_("The episode is closed."), code="episode_closed")
     require_date(held_on, "held_on")

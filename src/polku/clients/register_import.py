@@ -54,8 +54,8 @@ ACTOR_NAME = "polku import register"
 #: PostgreSQL advisory lock that keeps two imports from interleaving (the sweep uses 4242001).
 ADVISORY_LOCK = 4242005
 
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_DIGITS = re.compile(r"^\d{1,9}$")
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}\Z", re.ASCII)  # ASCII digits only, as the format says
+_DIGITS = re.compile(r"^\d{1,9}\Z", re.ASCII)
 
 ProgressFactory = Callable[[str, int], Callable[[int], None]]
 

@@ -36,8 +36,10 @@ CENTURY_SIGNS: dict[str, int] = {
     "F": 2000,
 }
 TEST_RANGE = range(900, 1000)
-_HETU_RE = re.compile(r"^(\d{2})(\d{2})(\d{2})([-+A-FU-Y])(\d{3})([0-9A-Y])$")
-_BUSINESS_ID_RE = re.compile(r"^(\d{7})-(\d)$")
+# re.ASCII: ``\d`` must not match the digits of other scripts ("١٣١٠٥٢-٣٠٨T"), which int() would read as the same
+# number, letting one person be stored under two codes. \Z, not $: no trailing newline either.
+_HETU_RE = re.compile(r"^(\d{2})(\d{2})(\d{2})([-+A-FU-Y])(\d{3})([0-9A-Y])\Z", re.ASCII)
+_BUSINESS_ID_RE = re.compile(r"^(\d{7})-(\d)\Z", re.ASCII)
 _BUSINESS_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2)
 
 

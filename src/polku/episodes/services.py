@@ -111,8 +111,11 @@ def episode_close(
 ) -> JointServiceEpisode:
     """Close the joint service: coordination of several parties is no longer needed. A reason is required."""
     episode = _get_episode(episode_id, lock=True)
-    authorize(actor, episode.client_id, DataCategory.BASIC, AccessAction.UPDATE,
-              purpose=_("Close the joint-service episode"), obj=episode)
+    purpose = _("Close the joint-service episode")
+    authorize(actor, episode.client_id, DataCategory.BASIC, AccessAction.UPDATE, purpose=purpose, obj=episode)
+    if staff_of(actor) is None:  # a client sees their episode but does not close it (the authorisation matrix)
+        raise deny(actor, episode.client_id, DataCategory.BASIC, AccessAction.UPDATE, purpose=purpose, obj=episode,
+                   message=_("Only the participating professionals close the joint service."), code="role")
     if not episode.is_open:
         raise IllegalTransition(_("The episode is already closed."), code="episode_closed")
     require_date(end_date, "end_date")

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from polku.access.policy import client_of, staff_of
+from polku.accounts.reauth import recent_auth_required
 from polku.assessments.scoring import score_range
 from polku.core.errors import AccessDenied, DomainError, InvalidInput
 from polku.web.charts import Series, line_chart
@@ -341,6 +342,7 @@ def access_log(request: HttpRequest) -> HttpResponse:
 # --- Download my data ------------------------------------------------------------------------------------------
 
 @client_only
+@recent_auth_required  # the right-of-access export: a recent sign-in or password (polku.accounts.reauth)
 def export(request: HttpRequest) -> HttpResponse:
     from polku.clients.selectors import own_data_export
 

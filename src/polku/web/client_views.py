@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from polku.access.policy import JOINT_SERVICE_ROLES, client_of, decide, staff_of
+from polku.accounts.reauth import recent_auth_required
 from polku.assessments import selectors as assessment_selectors
 from polku.assessments.models import ScoringRule
 from polku.assessments.scoring import score_range
@@ -459,6 +460,7 @@ def client_detail(request: HttpRequest, client_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@recent_auth_required  # a consent recorded on the client's behalf: a recent password (polku.accounts.reauth)
 def consent_record(request: HttpRequest, client_id: int) -> HttpResponse:
     form = ConsentRecordForm(request.POST)
     if form.is_valid():
@@ -483,6 +485,7 @@ def consent_record(request: HttpRequest, client_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@recent_auth_required
 def consent_revoke(request: HttpRequest, client_id: int, consent_id: int) -> HttpResponse:
     form = ConsentRevokeForm(request.POST, consent_id=consent_id)
     if form.is_valid():

@@ -25,6 +25,7 @@ from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
 from polku.access.policy import staff_of
+from polku.accounts.reauth import recent_auth_required
 from polku.coordination.selectors import AGGREGATE_ROLES
 from polku.core.errors import InvalidInput
 from polku.indicators import definitions, exports
@@ -320,6 +321,7 @@ def filename(report: Report, fmt: str) -> str:
 
 
 @login_required
+@recent_auth_required  # an export: a recent password (polku.accounts.reauth)
 def download(request: HttpRequest) -> HttpResponse:
     """``/indicators/download/?period=…&report=…&format=csv|xlsx|pdf|json``: the same report as a file."""
     denied = _denied(request)

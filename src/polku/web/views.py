@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from polku.access.policy import client_of
-from polku.accounts.throttle import TooManyFailures, check_not_throttled, record_failure
+from polku.accounts.throttle import TooManyFailures, check_not_throttled, clear_account, record_failure
 
 
 @login_required
@@ -33,7 +33,7 @@ class ThrottledLoginView(auth_views.LoginView):
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         try:
-            check_not_throttled(request)
+            check_not_throttled(request, account=str(request.POST.get("username", ""))[:150])
         except TooManyFailures as exc:
             response = render(request, "web/login.html",
                               {"form": self.get_form(), "throttled": True, "sso": settings.OIDC_ENABLED}, status=429)
@@ -42,8 +42,12 @@ class ThrottledLoginView(auth_views.LoginView):
         return super().post(request, *args, **kwargs)
 
     def form_invalid(self, form: Any) -> HttpResponse:
-        record_failure(self.request)
+        record_failure(self.request, account=str(self.request.POST.get("username", ""))[:150])
         return super().form_invalid(form)
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        clear_account(form.get_user().get_username())
+        return super().form_valid(form)
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         return {**super().get_context_data(**kwargs), "sso": settings.OIDC_ENABLED,

@@ -11,6 +11,7 @@ from ninja import Header, Query, Router, Schema
 from pydantic import Field
 
 from polku.access.policy import log_list_access, visible_clients_page
+from polku.accounts.reauth import require_recent_auth_api
 from polku.clients import selectors, services
 from polku.clients.models import (
     Consent,
@@ -202,6 +203,7 @@ def list_consents(request: HttpRequest, client_id: PathId, limit: Limit = None, 
 @router.post("/{client_id}/consents", response={201: ConsentOut, **error_responses(401, 403, 404, 422)},
              summary="Record a consent")
 def grant_consent(request: HttpRequest, client_id: PathId, payload: ConsentIn) -> Any:
+    require_recent_auth_api(request)  # the web session must have confirmed recently; bearer tokens are exempt
     consent = services.consent_record(actor=actor(request), client_id=client_id,
                                       grant=services.ConsentGrant(**payload.dict()))
     return 201, consent
@@ -210,12 +212,14 @@ def grant_consent(request: HttpRequest, client_id: PathId, payload: ConsentIn) -
 @router.post("/{client_id}/consents/{consent_id}/revoke",
              response={200: ConsentOut, **error_responses(401, 403, 404, 409, 422)}, summary="Revoke a consent")
 def revoke_consent(request: HttpRequest, client_id: PathId, consent_id: PathId, payload: RevokeIn) -> Any:
+    require_recent_auth_api(request)
     if not Consent.objects.filter(pk=consent_id, client_id=client_id).exists():
         raise Http404
     return services.consent_revoke(actor=actor(request), consent_id=consent_id, reason=payload.reason)
 
 
-@router.get("/{client_id}/employment-periods", response={200: Page[PeriodOut], **error_responses(401, 404, 422)},
+@router.get("/{client_id}/employment-periods",
+            response={200: Page[PeriodOut], **error_responses(401, 403, 404, 422)},
             summary="A client's employment-status periods")
 def list_periods(request: HttpRequest, client_id: PathId, limit: Limit = None, cursor: Cursor = None) -> Any:
     qs = selectors.employment_history(actor=actor(request), client_id=client_id)

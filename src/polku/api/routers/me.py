@@ -11,6 +11,7 @@ from ninja import Router, Schema
 from pydantic import Field
 
 from polku.access.policy import client_of, staff_of
+from polku.accounts.reauth import require_recent_auth_api
 from polku.clients import selectors
 from polku.core.choices import DataCategory
 
@@ -74,12 +75,15 @@ def get_me(request: HttpRequest) -> Any:
     }
 
 
-@router.get("/export", response={200: dict[str, Any], **error_responses(401, 404)},
+@router.get("/export", response={200: dict[str, Any], **error_responses(401, 403, 404)},
             summary="A copy of all my data (for a client)")
 def export_my_data(request: HttpRequest) -> Any:
     """Everything Polku holds about the calling client, as a JSON attachment (the right of access, GDPR
     Article 15; the format is that of ``polku export client``, docs/imports.md). The export is written to the
-    client's access log first, so the copy includes its own row. Only for a client: anyone else gets 404."""
+    client's access log first, so the copy includes its own row. Only for a client: anyone else gets 404.
+    With the web session, the sign-in or a password confirmation must be recent (403 otherwise); a bearer token
+    is exempt (polku.accounts.reauth)."""
+    require_recent_auth_api(request)
     _client, data = selectors.own_data_export(actor=actor(request))
     name = f"polku-my-data-{timezone.localdate().isoformat()}.json"
     response = HttpResponse(json.dumps(data, ensure_ascii=False, indent=2) + "\n",

@@ -318,7 +318,7 @@ def create_proposal(request: HttpRequest, payload: ProposalIn) -> Any:
     return 201, proposal
 
 
-class ProposalAnswerIn(Schema):
+class ProposalAnswerIn(In):
     expected_status: str | None = Field(None, description="The status the caller saw; if the proposal has "
                                                           "changed since, 409 and nothing is written")
 

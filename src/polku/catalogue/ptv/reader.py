@@ -24,7 +24,7 @@ LIMITED = {"LimitedType", "AreaType"}
 ACTIVE_STATUSES = {"Published", "Modified"}
 INACTIVE_STATUSES = {"Draft", "Deleted", "Archived", "Removed", "OldPublished"}
 LANGUAGE_CODE = re.compile(r"[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*")
-MUNICIPALITY_CODE = re.compile(r"\d{1,3}")
+MUNICIPALITY_CODE = re.compile(r"\d{1,3}", re.ASCII)  # not the digits of other scripts
 TARGET_GROUP_MAX_LENGTH = 100
 
 

@@ -24,6 +24,12 @@ PROGRESS_MIN_LINES = 10_000
 SHOWN_PROBLEMS = 100
 
 
+def _inert(cell: str) -> str:
+    """A cell taken from the imported file (a header's column name) made inert for a spreadsheet: text that starts
+    like a formula gets a leading apostrophe (OWASP "CSV injection")."""
+    return "'" + cell if cell[:1] in ("=", "+", "-", "@", "\t", "\r") else cell
+
+
 class Command(BaseCommand):
     help = (
         "Import data. 'register FILE.csv' loads employment-status and benefit periods from a register extract "
@@ -128,7 +134,7 @@ class Command(BaseCommand):
             with path.open("w", encoding="utf-8", newline="") as out:
                 writer = csv.writer(out)
                 writer.writerow(["row", "column", "code", "problem"])
-                writer.writerows([p.row, p.column, p.code, p.text] for p in problems)
+                writer.writerows([p.row, _inert(p.column), p.code, _inert(p.text)] for p in problems)
         except OSError as exc:
             raise CommandError(_("Cannot write the report to %(path)s: %(error)s")
                                % {"path": path, "error": exc.strerror}) from exc

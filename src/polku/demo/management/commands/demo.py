@@ -45,6 +45,10 @@ class Command(BaseCommand):
         schedule_indicators()
         self.stdout.write("Indicators: /indicators/ as manager, or polku indicators --period LAST_YEAR --report esf "
                           "--format pdf --out esf.pdf; the facts are rebuilt nightly.")
+        from polku.audit.tasks import schedule_next as schedule_sealing
+
+        schedule_sealing()
+        self.stdout.write("The access log is sealed into a hash chain every minute; check it with polku audit verify.")
         if options["no_server"]:
             return
         self.stdout.write(f"\nPolku is at http://127.0.0.1:{options['port']}/  (Ctrl+C stops it)\n")
