@@ -24,6 +24,23 @@ from tests import factories as f
 
 pytestmark = pytest.mark.django_db
 
+def _audit(*args: Any, **kwargs: Any) -> Any:
+    """``polku audit …`` in English, whatever language a page view in the test left active."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        return call_command(*args, **kwargs)
+
+
+@pytest.fixture(autouse=True)
+def _english() -> Any:
+    """The assertions read the English messages (the tests otherwise run in Finnish)."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
 LOG = AccessLog._meta.db_table
 SEAL = AccessLogSeal._meta.db_table
 
@@ -42,7 +59,7 @@ def _system_rows(count: int) -> None:
 def _verify(*args: str) -> tuple[dict[str, Any], int]:
     out = StringIO()
     try:
-        call_command("audit", "verify", "--format", "json", "--quiet", *args, stdout=out)
+        _audit("audit", "verify", "--format", "json", "--quiet", *args, stdout=out)
         code = 0
     except CommandError as exc:
         code = exc.returncode
@@ -79,7 +96,7 @@ def test_verify__clean_log_of_page_views_and_batch_work__passes_and_prints_the_h
     _page_view(joint)
     _system_rows(3)
     out = StringIO()
-    call_command("audit", "verify", "--quiet", stdout=out)
+    _audit("audit", "verify", "--quiet", stdout=out)
     text = out.getvalue()
     total = AccessLog.objects.count()
     assert total >= 4 and f"Sealed {total} new entries." in text and "OK: the access log is intact." in text
@@ -189,7 +206,7 @@ def test_verify__a_forged_link__reported_as_broken_link(sealed: list[int], joint
     _page_view(joint)  # a genuine entry waiting for its link: sealing cannot use the forger's position
     out, err = StringIO(), StringIO()
     with pytest.raises(CommandError):
-        call_command("audit", "verify", "--format", "json", "--quiet", stdout=out, stderr=err)
+        _audit("audit", "verify", "--format", "json", "--quiet", stdout=out, stderr=err)
     report = json.loads(out.getvalue())
     assert "could not be sealed" in err.getvalue()
     assert ("chain", len(sealed) + 1, len(sealed) + 1) in _kinds(report)
@@ -250,14 +267,14 @@ def test_verify__table_output_lists_positions(sealed: list[int]) -> None:
     _as_dba(f"DELETE FROM {LOG} WHERE id = %s", [sealed[1]])  # noqa: S608
     out = StringIO()
     with pytest.raises(CommandError) as exc:
-        call_command("audit", "verify", "--quiet", stdout=out)
+        _audit("audit", "verify", "--quiet", stdout=out)
     assert exc.value.returncode == 1
     assert f"position {_position(sealed[1])}: deleted" in out.getvalue() and "BROKEN" in out.getvalue()
 
 
 def test_expect_head__malformed__a_usage_error() -> None:
     with pytest.raises(CommandError, match="POSITION:HASH"):
-        call_command("audit", "verify", "--expect-head", "12:zz", stdout=StringIO())
+        _audit("audit", "verify", "--expect-head", "12:zz", stdout=StringIO())
 
 
 # --- append-only ---------------------------------------------------------------------------------------------------
@@ -342,13 +359,13 @@ def test_task__seals_and_schedule_queues_the_next_run(sealed: list[int], joint: 
     result = seal_log.call(reschedule=False)
     assert result["sealed"] > 0 and result["position"] == AccessLog.objects.count()
     out = StringIO()
-    call_command("audit", "schedule", stdout=out)
-    call_command("audit", "schedule", stdout=out)
+    _audit("audit", "schedule", stdout=out)
+    _audit("audit", "schedule", stdout=out)
     assert queued_seals().count() == 1
 
 
 @pytest.mark.postgres_only
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_postgres__late_commit_below_sealed_ids__sealed_by_the_next_pass() -> None:
     """A transaction that took its id before others but commits after they were sealed is not left out."""
     if connection.vendor != "postgresql":
@@ -383,7 +400,7 @@ def test_postgres__late_commit_below_sealed_ids__sealed_by_the_next_pass() -> No
 
 
 @pytest.mark.postgres_only
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_postgres__writers_and_sealers_at_once__valid_chain_with_every_row() -> None:
     if connection.vendor != "postgresql":
         pytest.skip("concurrent transactions need PostgreSQL")

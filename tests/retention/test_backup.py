@@ -24,7 +24,7 @@ from polku.retention.services import run_retention
 
 from .conftest import TODAY, Region, at, years_ago
 
-pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
 def _url(name: str) -> str:

@@ -29,6 +29,15 @@ from .conftest import TODAY, Region, at, database_text, years_ago
 
 pytestmark = pytest.mark.django_db
 
+@pytest.fixture(autouse=True)
+def _english() -> Any:
+    """The assertions read the English messages (the tests otherwise run in Finnish)."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
 
 def _outcome(result: Any, code: str) -> Any:
     return next(o for o in result.outcomes if o.rule.code == code)

@@ -37,7 +37,7 @@ from polku.plans.services import GoalInput, StepInput, plan_add_version
 from polku.referrals.models import Referral, ReferralStatus, ReferralTransition
 from polku.referrals.services import referral_create, referral_transition
 
-pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 WORKERS = 8
 ROUNDS = int(os.environ.get("POLKU_STRESS_ROUNDS", "6"))
