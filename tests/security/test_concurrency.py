@@ -36,23 +36,14 @@ from polku.plans.models import GoalArea, Plan, PlanVersion
 from polku.plans.services import GoalInput, StepInput, plan_add_version
 from polku.referrals.models import Referral, ReferralStatus, ReferralTransition
 from polku.referrals.services import referral_create, referral_transition
+from tests.referrals.test_state_machine import ALLOWED
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 WORKERS = 8
 ROUNDS = int(os.environ.get("POLKU_STRESS_ROUNDS", "6"))
 S = ReferralStatus
-# The referral state machine written out independently of the code: (from, to) → the side that may move.
-ALLOWED = {
-    (S.DRAFT, S.SENT): "sender", (S.DRAFT, S.CANCELLED): "sender",
-    (S.SENT, S.RECEIVED): "receiver", (S.SENT, S.CANCELLED): "sender",
-    (S.RECEIVED, S.ACCEPTED): "receiver", (S.RECEIVED, S.WAITLISTED): "receiver",
-    (S.RECEIVED, S.DECLINED): "receiver", (S.RECEIVED, S.CANCELLED): "sender",
-    (S.WAITLISTED, S.ACCEPTED): "receiver", (S.WAITLISTED, S.DECLINED): "receiver",
-    (S.WAITLISTED, S.CANCELLED): "sender",
-    (S.ACCEPTED, S.STARTED): "receiver", (S.ACCEPTED, S.CANCELLED): "sender",
-    (S.STARTED, S.COMPLETED): "receiver", (S.STARTED, S.INTERRUPTED): "receiver",
-}
+# The referral state machine written out independently of the code (the state-machine tests' own table).
 
 
 @pytest.fixture(autouse=True)
