@@ -1,4 +1,4 @@
-"""Two-step verification (TOTP) for staff whose role sees client data."""
+"""Two-step verification (TOTP) for staff of every role and Django admin users; not for clients."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ from django.test import Client as Browser
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from polku.accounts import services as token_services
+from polku.accounts import twofactor
 from polku.cli import HELP as POLKU_HELP
+from polku.organisations.models import StaffRole
 from tests import factories as f
 
 from .conftest import PASSWORD, code, enrolled, sign_in, with_password, wrong
@@ -84,8 +86,18 @@ def test_client_data_page__unreachable_before_second_factor_reachable_when_not_r
     assert page.status_code == 200 and joint.client.last_name in page.content.decode()
 
 
-def test_roles_without_client_data_and_clients__no_second_factor(require_2fa: Any, manager: Any, joint: Any) -> None:
-    assert sign_in(manager).get("/").status_code == 200
+def test_administrative_roles_need_a_second_factor_clients_do_not(require_2fa: Any, manager: Any, joint: Any) -> None:
+    # ASVS 4.3.1: managers, administrators, procurement officers and Django admin users too, not only the roles
+    # that see client data.
+    page = sign_in(manager).get("/")
+    assert page.status_code == 302 and "/account/two-factor/" in page["Location"]
+    for role in (StaffRole.ADMINISTRATOR, StaffRole.PROCUREMENT_OFFICER):
+        staff_user = with_password(f.staff(role=role))
+        assert twofactor.required_for(staff_user)
+        assert sign_in(staff_user).get("/").status_code == 302
+    superuser = with_password(f.user(is_staff=True, is_superuser=True))
+    assert twofactor.required_for(superuser)
+    assert sign_in(superuser).get("/admin/").status_code == 302
     portal_user = with_password(f.user())
     joint.client.user = portal_user
     joint.client.save()

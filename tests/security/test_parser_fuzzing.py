@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 
 from polku.catalogue.interchange import import_services
 from polku.catalogue.models import Service
-from polku.clients.models import BenefitPeriod, Client, EmploymentStatusPeriod
+from polku.clients.models import BenefitPeriod, Client, EmploymentStatusPeriod, municipality_code_validator
 from polku.core.identity import (
     CHECK_CHARACTERS,
     make_hetu,
@@ -92,6 +92,37 @@ def test_business_id__any_text__valid_ascii_or_validation_error(text: str) -> No
         return
     stripped = text.strip()
     assert stripped.isascii() and len(stripped) == 9 and stripped[7] == "-", repr(text)
+
+
+# ------------------------------------------------------------------------------------------- municipality codes
+
+
+@FUZZ
+@given(st.one_of(st.text(max_size=6), st.text(alphabet="0123456789" + FOREIGN_DIGITS + " \n", max_size=5)))
+@example("٠٩١")  # 091 in Arabic-Indic digits
+@example("０９１")  # ... in full-width digits
+@example("091\n")
+def test_municipality_code__any_text__three_ascii_digits_or_validation_error(text: str) -> None:
+    try:
+        municipality_code_validator(text)
+    except ValidationError as error:
+        assert error.messages
+        return
+    assert len(text) == 3 and text.isascii() and text.isdigit(), repr(text)
+
+
+@pytest.mark.parametrize("code", ["٠٩١", "０９１", "09١"])
+def test_municipality_code__other_scripts_digits__refused_by_the_api(db: Any, code: str) -> None:
+    from django.test import Client as Browser
+
+    from polku.accounts import services as token_services
+    from polku.organisations.models import StaffRole
+
+    user = f.staff(role=StaffRole.COORDINATOR)
+    _token, secret = token_services.token_create(username=user.username)
+    answer = Browser().get("/api/v1/clients", {"municipality_code": code}, HTTP_AUTHORIZATION=f"Bearer {secret}")
+    assert answer.status_code == 422, answer.content
+    assert answer["Content-Type"].startswith("application/problem+json")
 
 
 # ------------------------------------------------------------------------------------------- register CSV

@@ -73,6 +73,23 @@ def test_home__caseload_is_paged_and_only_the_page_shown_is_logged(joint: Any) -
     assert AccessLog.objects.count() == before + 25 + 2
 
 
+def test_home__caseload_count_stops_at_the_cap_and_says_more_than(joint: Any, monkeypatch: Any) -> None:
+    # A region of a million clients: the caseload is counted only up to the cap, then "more than".
+    monkeypatch.setattr("polku.core.paging.COUNT_CAP", 30)
+    for _ in range(31):
+        other = f.client()
+        f.episode(other, (joint.employment, joint.coordinator))
+        f.consent(other, joint.employment)
+    browser = login(joint.coordinator)
+    html = browser.get("/").content.decode()
+    assert "More than 30 clients whose data you may see" in html and "page 1 of" not in html
+    assert "– page 1" in html and "?page=2" in html
+    second = browser.get("/?page=2").content.decode()
+    assert "– page 2" in second and "?page=1" in second
+    monkeypatch.setattr("polku.core.paging.COUNT_CAP", 32)  # 32 clients: exactly counted again
+    assert "32 clients whose data you may see" in browser.get("/").content.decode()
+
+
 def test_home__the_outsider_sees_no_alert_of_another_organisation(swept: Any) -> None:
     html = login(swept.outsider).get("/").content.decode()
     assert f'id="alert-{swept.alert.pk}"' not in html and swept.client.last_name not in html

@@ -1,9 +1,9 @@
 """Staff two-factor authentication: a TOTP device (django-otp) besides the password.
 
-Required, when ``POLKU_REQUIRE_2FA`` is on (by default in production), for every active staff member whose role
-sees client data, that is whose entry in :data:`polku.organisations.models.ROLE_DATA_CATEGORIES` is not empty:
-a new role is covered by the map, not by a list here. Clients (the portal) and roles that see aggregates only
-sign in with a password (or single sign-on) alone.
+Required, when ``POLKU_REQUIRE_2FA`` is on (by default in production), for every staff member of every role and
+for every user who may open the Django admin (``is_staff`` or ``is_superuser``): roles that see client data, and
+administrators, managers and procurement officers too, because administrative interfaces need a second factor
+(OWASP ASVS 4.0.3, 4.3.1). Clients (the portal) sign in with a password (or single sign-on) alone.
 
 A user who must and has no confirmed device enrols (a QR code and the secret as text, confirmed with a code);
 one who has a device enters a code. Until then the session is "not verified": the middleware
@@ -26,20 +26,19 @@ from django_otp import devices_for_user
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from polku.organisations.models import ROLE_DATA_CATEGORIES
-
 DEVICE_NAME = "Polku"
 
 
 def required_for(user: Any) -> bool:
-    """Whether this user must use a second factor: 2FA is required and they are active staff whose role sees
-    client data."""
+    """Whether this user must use a second factor: 2FA is required and they are staff of any role, or may open
+    the Django admin. Clients do not."""
     if not getattr(settings, "POLKU_REQUIRE_2FA", False) or not getattr(user, "is_authenticated", False):
         return False
+    if getattr(user, "is_staff", False) or getattr(user, "is_superuser", False):
+        return True
     from polku.access.policy import staff_of
 
-    staff = staff_of(user)
-    return staff is not None and bool(ROLE_DATA_CATEGORIES.get(staff.role, frozenset()))
+    return staff_of(user) is not None
 
 
 def is_verified(request: HttpRequest) -> bool:

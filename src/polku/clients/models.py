@@ -14,7 +14,7 @@ from polku.core.choices import DataCategory, Language, YesNoNotStated
 from polku.core.identity import validate_hetu
 
 municipality_code_validator = RegexValidator(
-    r"^\d{3}$", _("A municipality code is three digits (Statistics Finland), for example 091.")
+    r"\A[0-9]{3}\Z", _("A municipality code is three digits (Statistics Finland), for example 091.")
 )
 
 
@@ -100,6 +100,8 @@ class Client(models.Model):
         verbose_name = _("client")
         verbose_name_plural = _("clients")
         ordering = ["last_name", "first_name", "id"]
+        # Lists in name order (the caseload) walk this index and stop when the page is full.
+        indexes = [models.Index(fields=["last_name", "first_name", "id"], name="client_name_order")]
 
     def __str__(self) -> str:
         return f"{self.last_name}, {self.first_name}"

@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.paginator import Page, Paginator
+from django.core.paginator import Page
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -16,6 +16,7 @@ from polku.access.policy import Purpose, authorize, client_of, log_list_access, 
 from polku.audit.models import AccessAction, AccessLog
 from polku.core.choices import DataCategory
 from polku.core.errors import AccessDenied
+from polku.core.paging import CappedPaginator
 
 from .models import Client, ClientContact, Consent, EmploymentStatusPeriod
 
@@ -61,8 +62,9 @@ def caseload(*, actor: Any) -> QuerySet[Client]:
 
 def caseload_page(*, actor: Any, limit: int = 200, page: Any = 1) -> Page:
     """Page ``page`` of the caseload, ``limit`` clients a page (a page number out of range gives the nearest
-    page), with the read of each name shown written to the access log."""
-    shown = Paginator(caseload(actor=actor), limit).get_page(page)
+    page), with the read of each name shown written to the access log. Counted up to
+    :data:`polku.core.paging.COUNT_CAP` (``page.paginator.capped`` says there are more)."""
+    shown = CappedPaginator(caseload(actor=actor), limit).get_page(page)
     shown.object_list = list(shown.object_list)
     log_list_access(user=actor, client_ids=[c.pk for c in shown.object_list], category=DataCategory.BASIC,
                     purpose=_("Caseload list"))

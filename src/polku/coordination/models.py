@@ -120,6 +120,11 @@ class Alert(models.Model):
             models.Index(fields=["responsible_person", "resolved_at"]),
             models.Index(fields=["counterpart_organisation", "resolved_at"]),
             models.Index(fields=["client", "resolved_at"]),
+            # The worklist's three buckets, each walked in its order until a page is full (selectors.worklist).
+            *(models.Index(fields=[who, "-severity", "due_on", "-vulnerability", "id"],
+                           condition=Q(resolved_at__isnull=True), name=f"alert_worklist_{short}")
+              for who, short in (("responsible_person", "person"), ("responsible_organisation", "org"),
+                                 ("counterpart_organisation", "other"))),
         ]
 
     def __str__(self) -> str:

@@ -95,7 +95,7 @@ def parse_breakdown(text: str | Sequence[str] | None) -> list[str]:
 def parse_region(text: str | Sequence[str] | None) -> list[str]:
     items = [t.strip() for t in (text.split(",") if isinstance(text, str) else (text or [])) if t.strip()]
     for item in items:
-        if not re.fullmatch(r"\d{3}", item):
+        if not re.fullmatch(r"[0-9]{3}", item):
             raise InvalidInput(_("“%(value)s” is not a municipality code (three digits, e.g. 179).")
                                % {"value": item})
     return items

@@ -64,6 +64,10 @@ class Referral(models.Model):
             models.Index(fields=["receiving_organisation", "status"]),
             models.Index(fields=["client", "status"]),
             models.Index(fields=["client", "sent_at"]),
+            # The lists of sent and received referrals, newest first (referral_list pages walk these).
+            models.Index(fields=["sending_organisation", "-sent_at", "-created_at", "-id"], name="referral_sent_order"),
+            models.Index(fields=["receiving_organisation", "-sent_at", "-created_at", "-id"],
+                         name="referral_received_order"),
         ]
 
     def __str__(self) -> str:

@@ -14,7 +14,6 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
@@ -28,6 +27,7 @@ from polku.catalogue.models import Service, ServiceClass
 from polku.clients.selectors import client_get
 from polku.core.choices import DataCategory
 from polku.core.errors import AccessDenied, DomainError, IllegalTransition, InvalidInput, VersionConflict
+from polku.core.paging import CappedPaginator
 from polku.core.translation import localized
 from polku.referrals import selectors, services
 from polku.referrals.models import Referral, ReferralStatus
@@ -155,7 +155,7 @@ def referral_list(request: HttpRequest) -> HttpResponse:
         queryset = selectors.referrals_visible_to(request.user, direction=direction, status=status).select_related(
             "client", "service", "sending_organisation", "receiving_organisation"
         ).order_by("-sent_at", "-created_at", "-pk")
-        page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get(param))
+        page = CappedPaginator(queryset, PAGE_SIZE).get_page(request.GET.get(param))
         rows = _rows(list(page.object_list), direction=direction)
         shown.update(row.referral.client_id for row in rows)
         query = {str(k): str(v) for k, v in request.GET.items() if k != param and v}

@@ -38,7 +38,7 @@ CategoryValue: TypeAlias = Literal[  # type: ignore[valid-type]
     tuple(c for c in DataCategory.values if c != DataCategory.BASIC)]
 StatusValue: TypeAlias = Literal[tuple(EmploymentStatus.values)]  # type: ignore[valid-type]
 MethodValue: TypeAlias = Literal[tuple(ConsentMethod.values)]  # type: ignore[valid-type]
-Municipality = Annotated[str, Field(pattern=r"^\d{3}$", description="Statistics Finland municipality code")]
+Municipality = Annotated[str, Field(pattern=r"^[0-9]{3}$", description="Statistics Finland municipality code")]
 Text100 = Annotated[str, Field(min_length=1, max_length=100)]
 
 
@@ -137,7 +137,7 @@ class PeriodIn(In):
 
 class ClientFilters(Schema):
     search: Annotated[str | None, Field(None, max_length=100, description="Part of a name")] = None
-    municipality_code: Annotated[str | None, Field(None, pattern=r"^\d{3}$")] = None
+    municipality_code: Annotated[str | None, Field(None, pattern=r"^[0-9]{3}$")] = None
 
 
 def _client_response(response: HttpResponse, client: Any) -> None:

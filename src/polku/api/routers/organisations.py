@@ -90,7 +90,7 @@ class OrganisationDetail(OrganisationOut):
 class OrganisationFilters(Schema):
     kind: KindValue | None = None
     municipality_code: Annotated[str | None, Field(
-        None, pattern=r"^\d{3}$",
+        None, pattern=r"^[0-9]{3}$",
         description="Head office in this municipality, or the municipality is in the service area")] = None
     active: bool | None = None
 

@@ -190,7 +190,7 @@ class ContractDetailOut(ContractOut):
 
 class OpeningFilters(Schema):
     kind: KindValue | None = None
-    municipality: Annotated[str | None, Field(None, pattern=r"^\d{3}$", description="Municipality code")] = None
+    municipality: Annotated[str | None, Field(None, pattern=r"^[0-9]{3}$", description="Municipality code")] = None
     language: LanguageValue | None = Field(None, description="Openings in this language or in any")
     open_only: bool = Field(False, description="Only open openings with places left")
     employer_id: Id | None = None

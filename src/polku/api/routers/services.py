@@ -112,7 +112,7 @@ class ServiceFilters(Schema):
     language: Annotated[str | None, Field(None, pattern=r"^[a-z]{2,3}$",
                                           description="A language the service is given in, e.g. fi")] = None
     municipality_code: Annotated[str | None, Field(
-        None, pattern=r"^\d{3}$", description="Serves this municipality (or the whole country)")] = None
+        None, pattern=r"^[0-9]{3}$", description="Serves this municipality (or the whole country)")] = None
     accessibility: Annotated[str | None, Field(
         None, min_length=1, max_length=100, pattern=NO_NUL, description="Text that the accessibility notes contain"
     )] = None
