@@ -244,9 +244,9 @@ def run(args: argparse.Namespace) -> None:
 def summarise(out: Path, start: float, end: float, events: dict[str, float], args: argparse.Namespace) -> None:
     rows = []
     with open(out / "requests.csv", newline="", encoding="utf-8") as handle:
-        for t, _method, name, status, ms, outcome, token in csv.reader(handle):
+        for t, _method, name, status, ms, outcome, token, *error in csv.reader(handle):
             rows.append({"t": float(t), "name": name, "status": int(status), "ms": float(ms), "ok": outcome == "ok",
-                         "token": token})
+                         "token": token, "error": error[0] if error else ""})
     failed = [r for r in rows if not r["ok"]]
     # Steady state: after every user has signed in (spawning plus 10 s), the sign-in itself left out (a person
     # signs in once a day; 200 at once only happen in a benchmark, each costing a deliberately slow hash).
@@ -299,6 +299,7 @@ def summarise(out: Path, start: float, end: float, events: dict[str, float], arg
             "failed_cleanly": sum((not r["ok"]) and r["status"] >= 400 for r in window),
             "failed_without_answer": sum((not r["ok"]) and r["status"] == 0 for r in window),
             "statuses_of_failures": {str(k): v for k, v in sorted(Counter(r["status"] for r in after).items())},
+            "failures_without_answer": dict(Counter(r["error"][:100] for r in after if r["status"] == 0)),
             "recovered_seconds_after_database_back": round(max(0.0, max((r["t"] + r["ms"] / 1000 for r in after),
                                                                         default=back) - back), 2),
         }

@@ -44,7 +44,8 @@ def _log_request(request_type: str, name: str, response_time: float, response_le
                  context: dict[str, Any], exception: Exception | None, start_time: float, **_: Any) -> None:
     status = getattr(response, "status_code", 0) if response is not None else 0
     WRITER.writerow([f"{start_time:.3f}", request_type, name, status, f"{response_time:.1f}",
-                     "error" if exception else "ok", (context or {}).get("token", "")])
+                     "error" if exception else "ok", (context or {}).get("token", ""),
+                     f"{type(exception).__name__}: {str(exception)[:160]}" if exception else ""])
 
 
 @events.quitting.add_listener

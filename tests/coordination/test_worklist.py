@@ -148,3 +148,38 @@ def test_gaps_command_for_managers(swept: Any) -> None:
     assert swept.client.last_name not in out.getvalue()
     with pytest.raises(CommandError):
         call_command("gaps", user=swept.coordinator.username)
+
+
+def test_order__own_then_organisation_then_other_party_each_by_severity_due_and_vulnerability(joint: Any) -> None:
+    """The worklist is taken bucket by bucket (an index walk each); the order must be the documented one, also
+    when a page ends inside a bucket, and alerts of clients the reader may not see never fill a page."""
+    import datetime as dt
+    import itertools
+
+    from polku.organisations.models import StaffMember
+
+    me = StaffMember.objects.get(user=joint.coordinator)
+    colleague = f.staff(joint.employment, StaffRole.COORDINATOR)
+    colleague_member = StaffMember.objects.get(user=colleague)
+    hidden = f.client()  # no relationship, no consent: never on the page
+    combos = itertools.product(
+        [("mine", me, joint.employment, None), ("ours", colleague_member, joint.employment, None),
+         ("ours", None, joint.employment, None), ("other", None, joint.social, joint.employment)],
+        [1, 2, 3], [5, 1], [0, 4])
+    expected: list[tuple[int, int, dt.date, int]] = []
+    for n, ((bucket, person, org, counterpart), severity, due, vulnerability) in enumerate(combos):
+        for client in (joint.client, hidden):
+            alert = Alert.objects.create(
+                rule="mapping_period_ending", client=client, object_type="test", object_id=n, since=TODAY,
+                due_on=ago(due), severity=severity, vulnerability=vulnerability, responsible_person=person,
+                responsible_organisation=org, counterpart_organisation=counterpart, category="basic",
+                opened_as_of=TODAY)
+            if client == joint.client:
+                expected.append((["mine", "ours", "other"].index(bucket), -severity, ago(due), -vulnerability,
+                                 alert.pk))
+    expected.sort()
+    wanted = [row[-1] for row in expected]
+    for limit in (5, 16, 40, len(wanted), 200):
+        items = worklist(actor=joint.coordinator, limit=limit, as_of=TODAY)
+        assert [i.alert.pk for i in items] == wanted[:limit]
+        assert [i.mine for i in items] == [row[0] == 0 for row in expected[:limit]]

@@ -73,19 +73,45 @@ def test_home__caseload_is_paged_and_only_the_page_shown_is_logged(joint: Any) -
     assert AccessLog.objects.count() == before + 25 + 2
 
 
-def test_home__caseload_count_stops_at_the_cap_and_says_more_than(joint: Any, monkeypatch: Any) -> None:
-    # A region of a million clients: the caseload is counted only up to the cap, then "more than".
+def test_home__caseload_is_the_readers_own_clients_with_a_way_to_all(joint: Any) -> None:
+    colleague = f.staff(joint.employment, StaffRole.COORDINATOR)
+    theirs = f.client(last_name="Kollegansa")
+    f.episode(theirs, (joint.employment, colleague))
+    f.consent(theirs, joint.employment)
+    html = login(joint.coordinator).get("/").content.decode()
+    assert "1 client you are responsible for" in html
+    assert joint.client.last_name in html and "Kollegansa" not in html
+    assert 'href="/clients/"' in html  # every client they may see is a search away
+    # The colleague's own caseload is theirs alone.
+    html = login(colleague).get("/").content.decode()
+    assert "Kollegansa" in html and joint.client.last_name not in html
+
+
+@pytest.mark.parametrize("min_share", [0.0, 1.0])  # walked in chunks, or filtered in SQL: the same page
+def test_home__without_own_clients_every_visible_client_counted_up_to_the_cap(
+        joint: Any, monkeypatch: Any, min_share: float) -> None:
+    # Nobody's responsible person (a colleague new to the team): every client their organisation may see, in name
+    # order; in a region of a million clients the count stops at the cap and says "more than".
+    from polku.core.paging import VisibleRows
+
+    monkeypatch.setattr(VisibleRows.__init__, "__kwdefaults__", {**VisibleRows.__init__.__kwdefaults__,
+                                                                 "min_share": min_share})
     monkeypatch.setattr("polku.core.paging.COUNT_CAP", 30)
-    for _ in range(31):
-        other = f.client()
+    for n in range(31):
+        other = f.client(last_name=f"Aaltonen{n:02d}")
         f.episode(other, (joint.employment, joint.coordinator))
         f.consent(other, joint.employment)
-    browser = login(joint.coordinator)
+    hidden = f.client(last_name="Aaltonen00a")  # no consent for the organisation: never listed
+    f.episode(hidden, (joint.employment, joint.coordinator))
+    reader = f.staff(joint.employment, StaffRole.COORDINATOR)
+    browser = login(reader)
     html = browser.get("/").content.decode()
     assert "More than 30 clients whose data you may see" in html and "page 1 of" not in html
-    assert "– page 1" in html and "?page=2" in html
+    assert "– page 1" in html and "?page=2" in html and "Aaltonen00a" not in html
+    assert html.index("Aaltonen00") < html.index("Aaltonen01") < html.index("Aaltonen24")  # 25 a page
+    assert "Aaltonen25" not in html
     second = browser.get("/?page=2").content.decode()
-    assert "– page 2" in second and "?page=1" in second
+    assert "– page 2" in second and "?page=1" in second and "Aaltonen25" in second and "Aaltonen24" not in second
     monkeypatch.setattr("polku.core.paging.COUNT_CAP", 32)  # 32 clients: exactly counted again
     assert "32 clients whose data you may see" in browser.get("/").content.decode()
 

@@ -6,17 +6,26 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.paginator import Page
+from django.core.paginator import Page, Paginator
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from polku.access.policy import Purpose, authorize, client_of, log_list_access, visible_clients
+from polku.access.policy import (
+    Purpose,
+    authorize,
+    client_of,
+    log_list_access,
+    staff_of,
+    visibility_filter,
+    visible_client_ids,
+    visible_clients,
+)
 from polku.audit.models import AccessAction, AccessLog
 from polku.core.choices import DataCategory
 from polku.core.errors import AccessDenied
-from polku.core.paging import CappedPaginator
+from polku.core.paging import CappedPaginator, VisibleRows
 
 from .models import Client, ClientContact, Consent, EmploymentStatusPeriod
 
@@ -60,12 +69,41 @@ def caseload(*, actor: Any) -> QuerySet[Client]:
     return visible_clients(actor, DataCategory.BASIC).order_by("last_name", "first_name", "pk")
 
 
+def responsible_caseload(*, actor: Any) -> QuerySet[Client]:
+    """The actor's own clients: those whose open joint-service episode (mapping or active) names the actor as
+    their organisation's responsible person (*vastuuhenkilö*), and whose basic details the actor may see, in name
+    order."""
+    from polku.episodes.models import EpisodeParticipant, EpisodeStatus
+
+    staff = staff_of(actor)
+    if staff is None:
+        return Client.objects.none()
+    responsible = EpisodeParticipant.objects.filter(
+        responsible_person=staff, left_on__isnull=True, episode__client_id=OuterRef("pk"),
+        episode__status__in=[EpisodeStatus.MAPPING, EpisodeStatus.ACTIVE])
+    return Client.objects.filter(Exists(responsible), visibility_filter(actor, DataCategory.BASIC, "pk")).order_by(
+        "last_name", "first_name", "pk")
+
+
 def caseload_page(*, actor: Any, limit: int = 200, page: Any = 1) -> Page:
-    """Page ``page`` of the caseload, ``limit`` clients a page (a page number out of range gives the nearest
-    page), with the read of each name shown written to the access log. Counted up to
+    """Page ``page`` of the actor's caseload, ``limit`` clients a page (a page number out of range gives the
+    nearest page), with the read of each name shown written to the access log.
+
+    The caseload is the actor's own clients (:func:`responsible_caseload`) when they have any
+    (``page.responsible`` is true); otherwise, e.g. for a provider's worker who is nobody's responsible person,
+    every client whose basic details they may see (:func:`caseload`). Counted up to
     :data:`polku.core.paging.COUNT_CAP` (``page.paginator.capped`` says there are more)."""
-    shown = CappedPaginator(caseload(actor=actor), limit).get_page(page)
+    own = responsible_caseload(actor=actor)
+    responsible = own.exists()
+    if responsible:
+        shown = Paginator(own, limit).get_page(page)  # one person's clients: counted exactly
+    else:
+        in_name_order = Client.objects.order_by("last_name", "first_name", "pk")
+        rows = VisibleRows(in_name_order, lambda ids: visible_client_ids(actor, DataCategory.BASIC, ids),
+                           filtered=caseload(actor=actor), client_field="pk", chunk=limit)
+        shown = CappedPaginator(rows, limit).get_page(page)
     shown.object_list = list(shown.object_list)
+    shown.responsible = responsible  # type: ignore[attr-defined]
     log_list_access(user=actor, client_ids=[c.pk for c in shown.object_list], category=DataCategory.BASIC,
                     purpose=_("Caseload list"))
     return shown

@@ -23,11 +23,14 @@ from polku.access.policy import (
     log_list_access,
     relationship_filter,
     staff_of,
+    visibility_filter,
+    visible_client_ids,
 )
 from polku.audit.models import AccessAction
 from polku.clients.models import Consent
 from polku.core.choices import DataCategory
 from polku.core.errors import AccessDenied
+from polku.core.paging import VisibleRows
 from polku.organisations.models import Organisation, StaffRole
 from polku.referrals.models import Referral, ReferralStatus
 
@@ -162,27 +165,27 @@ def worklist(*, actor: Any, limit: int = 50, as_of: dt.date | None = None) -> li
 
 
 def _worklist_alerts(staff: Any, limit: int) -> list[Alert]:
-    """The first ``limit`` open alerts of the worklist's order, bucket by bucket: each bucket is one query that
-    walks its partial index (``alert_worklist_*``) in the order shown and checks the client's relationship and
-    consent row by row until the page is full, so the cost follows the page, not the organisation's open alerts
-    (a million and more in a large region). ``alert.bucket`` tells which bucket an alert came from."""
+    """The first ``limit`` open alerts of the worklist's order, bucket by bucket. Each bucket walks its partial
+    index (``alert_worklist_*``) in the order shown, and the clients of each chunk of alerts are checked against
+    the access policy in one query (:class:`polku.core.paging.VisibleRows`), so the cost follows the page, not
+    the organisation's open alerts (a million and more in a large region). ``alert.bucket`` tells which bucket
+    an alert came from."""
     org = staff.organisation_id
+    user = staff.user
     mine = Q(responsible_person_id=staff.pk)
     ours = Q(responsible_organisation_id=org)
     buckets = (mine, ours & ~mine, Q(counterpart_organisation_id=org) & ~ours & ~mine)
-    visible = with_detail_allowed(
-        Alert.objects.filter(
-            relationship_filter(org, OuterRef("client_id")),
-            consent_filter(org, DataCategory.BASIC, OuterRef("client_id")),
-            resolved_at__isnull=True,
-        ), org,
-    ).select_related("client", "service", "counterpart_organisation", "responsible_person__user", "acknowledged_by")
+    shown = with_detail_allowed(Alert.objects.all(), org).select_related(
+        "client", "service", "counterpart_organisation", "responsible_person__user", "acknowledged_by")
     alerts: list[Alert] = []
     for number, bucket in enumerate(buckets):
         if len(alerts) >= limit:
             break
-        found = list(visible.filter(bucket).order_by("-severity", "due_on", "-vulnerability", "pk")[
-            :limit - len(alerts)])
+        walk = Alert.objects.filter(bucket, resolved_at__isnull=True).order_by(
+            "-severity", "due_on", "-vulnerability", "pk")
+        found = VisibleRows(walk, lambda ids: visible_client_ids(user, DataCategory.BASIC, ids),
+                            filtered=walk.filter(visibility_filter(user)), rows=shown,
+                            chunk=limit).first(limit - len(alerts))
         for alert in found:
             alert.bucket = number  # type: ignore[attr-defined]
         alerts.extend(found)
