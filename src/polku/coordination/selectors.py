@@ -187,7 +187,7 @@ def _worklist_alerts(staff: Any, limit: int) -> list[Alert]:
                             filtered=walk.filter(visibility_filter(user)), rows=shown,
                             chunk=limit).first(limit - len(alerts))
         for alert in found:
-            alert.bucket = number  # type: ignore[attr-defined]
+            alert.bucket = number
         alerts.extend(found)
     return alerts
 

@@ -31,10 +31,10 @@ class CappedPaginator(Paginator):
     def count(self) -> int:
         if isinstance(self.object_list, VisibleRows):
             return self.object_list.count_upto(self.cap + 1)
-        counter = getattr(self.object_list, "order_by", None)
-        if counter is None:  # a list: its length is known
-            return min(len(self.object_list), self.cap + 1)
-        return int(self.object_list.order_by()[: self.cap + 1].count())
+        rows: Any = self.object_list
+        if not hasattr(rows, "order_by"):  # a list: its length is known
+            return min(len(rows), self.cap + 1)
+        return int(rows.order_by()[: self.cap + 1].count())
 
     @property
     def capped(self) -> bool:

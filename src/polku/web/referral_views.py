@@ -152,8 +152,8 @@ def referral_list(request: HttpRequest) -> HttpResponse:
     pages = {}
     shown: set[int] = set()
     for direction, param in ((selectors.RECEIVED, "received_page"), (selectors.SENT, "sent_page")):
-        rows = selectors.referral_rows(request.user, direction=direction, status=status, chunk=PAGE_SIZE)
-        page = CappedPaginator(rows, PAGE_SIZE).get_page(request.GET.get(param))
+        found = selectors.referral_rows(request.user, direction=direction, status=status, chunk=PAGE_SIZE)
+        page = CappedPaginator(found, PAGE_SIZE).get_page(request.GET.get(param))
         rows = _rows(list(page.object_list), direction=direction)
         shown.update(row.referral.client_id for row in rows)
         query = {str(k): str(v) for k, v in request.GET.items() if k != param and v}
