@@ -91,6 +91,13 @@ def prepare(args: argparse.Namespace) -> None:
                                                   episode__status__in=["mapping", "active"])
                                           .values_list("responsible_person_id", "episode__client_id")):
                     clients[member_id].append(client)
+            # Only clients the professional may open now (relationship and consent): a 404 is the right answer
+            # for the others, not a load error.
+            from polku.access.policy import visible_client_ids
+
+            for m in members:
+                allowed = visible_client_ids(m.user, "basic", clients[m.pk][:60])
+                clients[m.pk] = [c for c in clients[m.pk][:60] if c in allowed]
             chosen = [m for m in members if len(clients[m.pk]) >= 3][:wanted]
             names = dict(Client.objects.filter(pk__in={c for m in chosen for c in clients[m.pk][:20]})
                          .values_list("pk", "last_name"))
@@ -99,10 +106,11 @@ def prepare(args: argparse.Namespace) -> None:
                 mine = clients[m.pk][:20]
                 staff.append({"username": m.user.username, "role": role, "clients": mine,
                               "search": sorted({names[c] for c in mine if c in names})[:5] or ["a"]})
-        portal = list(Client.objects.filter(user__isnull=True, episodes__status="active",
-                                            episodes__plan__isnull=False).order_by("pk")[:CLIENT_LOGINS])
         existing = set(user_model.objects.filter(username__startswith="load-client-").values_list("username",
                                                                                                   flat=True))
+        portal = list(Client.objects.filter(user__isnull=True, episodes__status="active",
+                                            episodes__plan__isnull=False)
+                      .order_by("pk")[:max(0, CLIENT_LOGINS - len(existing))])  # a second prepare adds none
         new = [user_model(username=f"load-client-{c.pk}", password=hashed) for c in portal
                if f"load-client-{c.pk}" not in existing]
         user_model.objects.bulk_create(new)
@@ -110,7 +118,7 @@ def prepare(args: argparse.Namespace) -> None:
         for c in portal:
             c.user_id = by_name[f"load-client-{c.pk}"]
         Client.objects.bulk_update(portal, ["user"])
-        client_logins = [{"username": u} for u in sorted(by_name)]
+        client_logins = [{"username": u} for u in sorted(by_name)[:CLIENT_LOGINS]]
     out = Path(args.users)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"password": PASSWORD, "staff": staff, "clients": client_logins}, indent=1))
@@ -214,7 +222,7 @@ def run(args: argparse.Namespace) -> None:
     log_path.unlink(missing_ok=True)
     env = {**os.environ, "POLKU_DEBUG": "0", "POLKU_ALLOWED_HOSTS": "127.0.0.1",
            "POLKU_LOAD_USERS": str(Path(args.users).resolve()), "POLKU_LOAD_LOG": str(log_path.resolve()),
-           "POLKU_LOG_LEVEL": "ERROR"}
+           "POLKU_LOG_LEVEL": "ERROR", "POLKU_LOAD_THINK": f"{args.think[0]},{args.think[1]}"}
     host = f"http://127.0.0.1:{args.port}"
     server = subprocess.Popen(
         [str(VENV_BIN / "gunicorn"), "polku.wsgi:application", "-b", f"127.0.0.1:{args.port}", "-w",
@@ -272,6 +280,7 @@ def summarise(out: Path, start: float, end: float, events: dict[str, float], arg
     summary: dict[str, Any] = {
         "date": dt.date.today().isoformat(), "machine": f"{platform.machine()}, {os.cpu_count()} cores",
         "users": args.users_count, "minutes": args.minutes, "server": f"gunicorn {args.workers}×{args.threads}",
+        "think_seconds": list(args.think),
         "requests": len(rows), "errors": len(failed), "requests_per_second": round(len(rows) / (end - start), 1),
         "p50_ms": _percentile([r["ms"] for r in rows], 50), "p95_ms": _percentile([r["ms"] for r in rows], 95),
         "p99_ms": _percentile([r["ms"] for r in rows], 99), "max_ms": max((r["ms"] for r in rows), default=0),
@@ -304,7 +313,7 @@ def summarise(out: Path, start: float, end: float, events: dict[str, float], arg
                                                                         default=back) - back), 2),
         }
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
-    title = (f"{args.users_count} users, {args.minutes} min" +
+    title = (f"{args.users_count} users, {args.minutes} min, pauses {args.think[0]:g}–{args.think[1]:g} s" +
              (", PostgreSQL restarted" if "restart_started" in events else ""))
     (out / "timeline.svg").write_text(_timeline_svg(buckets, events, start, title))
     lines = ["| endpoint | requests | errors | p50 ms | p95 ms | steady p95 ms | max ms |",
@@ -327,6 +336,8 @@ def main() -> None:
     r.add_argument("--users-count", "-u", type=int, default=200, dest="users_count")
     r.add_argument("--spawn-rate", type=float, default=2, help="users started a second (each signs in)")
     r.add_argument("--minutes", type=float, default=10)
+    r.add_argument("--think", type=float, nargs=2, default=(10.0, 30.0), metavar=("MIN", "MAX"),
+                   help="each person's pause between actions, drawn evenly from MIN to MAX seconds (default 10 30)")
     r.add_argument("--port", type=int, default=8099)
     r.add_argument("--workers", type=int, default=3)
     r.add_argument("--threads", type=int, default=4)

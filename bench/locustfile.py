@@ -55,7 +55,8 @@ def _close(**_: Any) -> None:
 
 class Person(HttpUser):
     abstract = True
-    wait_time = between(1, 5)
+    # Each person's pause between actions, in seconds (reading a page, typing): ``POLKU_LOAD_THINK`` = "MIN,MAX".
+    wait_time = between(*(float(x) for x in os.environ.get("POLKU_LOAD_THINK", "10,30").split(",")))
     account: dict[str, Any]
 
     def _sign_in(self, username: str) -> None:

@@ -87,6 +87,7 @@ class VisibleRows:
         self._next_chunk = self.chunk
         self._exhausted = False
         self._in_sql: bool | None = None  # decided after the first chunk
+        self._low_share = False
 
     def _walk_chunk(self) -> None:
         fields = ("pk",) if self.client_field == "pk" else ("pk", self.client_field)
@@ -102,11 +103,17 @@ class VisibleRows:
     @property
     def in_sql(self) -> bool:
         """Whether the rows come from ``filtered`` (the reader may see only a small share of the list)."""
+        self.in_sql_wanted()
+        return bool(self._in_sql)
+
+    def in_sql_wanted(self) -> bool:
+        """Whether the first chunk showed that the reader may see less than ``min_share`` of the list: a caller
+        with its own policy-filtered query (and no ``filtered``) asks that instead."""
         if self._in_sql is None:
             self._walk_chunk()
-            self._in_sql = (self.filtered is not None and not self._exhausted
-                            and len(self._found) < self.min_share * self._scanned)
-        return self._in_sql
+            self._low_share = not self._exhausted and len(self._found) < self.min_share * self._scanned
+            self._in_sql = self._low_share and self.filtered is not None
+        return self._low_share
 
     def _fill(self, wanted: int) -> None:
         while len(self._found) < wanted and not self._exhausted:
