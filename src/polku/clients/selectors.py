@@ -91,19 +91,23 @@ def caseload_page(*, actor: Any, limit: int = 200, page: Any = 1) -> Page:
 
     The caseload is the actor's own clients (:func:`responsible_caseload`) when they have any
     (``page.responsible`` is true); otherwise, e.g. for a provider's worker who is nobody's responsible person,
-    every client whose basic details they may see (:func:`caseload`). Counted up to
-    :data:`polku.core.paging.COUNT_CAP` (``page.paginator.capped`` says there are more)."""
+    every client whose basic details they may see (:func:`caseload`), in pages that are not counted
+    (``page.counted`` is false; ``page.has_next`` says whether there are more)."""
     own = responsible_caseload(actor=actor)
     responsible = own.exists()
     if responsible:
         shown = Paginator(own, limit).get_page(page)  # one person's clients: counted exactly
     else:
+        # Not counted: finding how many of a million clients one may see costs more than the page. The clients are
+        # walked in name order up to the end of the page asked for (and one more, for "Next page").
+        number = int(page) if str(page).isdigit() and int(page) > 0 else 1
         in_name_order = Client.objects.order_by("last_name", "first_name", "pk")
         rows = VisibleRows(in_name_order, lambda ids: visible_client_ids(actor, DataCategory.BASIC, ids),
-                           filtered=caseload(actor=actor), client_field="pk", chunk=limit)
-        shown = CappedPaginator(rows, limit).get_page(page)
+                           client_field="pk", chunk=limit)
+        shown = CappedPaginator(rows, limit, cap=number * limit).get_page(number)
     shown.object_list = list(shown.object_list)
     shown.responsible = responsible  # type: ignore[attr-defined]
+    shown.counted = responsible  # type: ignore[attr-defined]
     log_list_access(user=actor, client_ids=[c.pk for c in shown.object_list], category=DataCategory.BASIC,
                     purpose=_("Caseload list"))
     return shown
