@@ -145,12 +145,19 @@ def _pg_ready() -> bool:
     return subprocess.run(["pg_isready", "-h", "127.0.0.1", "-p", "5432"], capture_output=True).returncode == 0
 
 
-def _restart_postgres(after: float, events: dict[str, float]) -> None:
+def _restart_postgres(after: float, events: dict[str, float], down: float = 0.0) -> None:
+    """Restart the cluster ``after`` seconds in (fast shutdown: sessions cut, open transactions rolled back);
+    with ``down`` > 0, stop it and start it again that many seconds later (a longer outage)."""
     time.sleep(after)
     version = sorted(os.listdir("/etc/postgresql"))[-1]
     events["restart_started"] = time.time()
-    subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart", "-m", "fast"],
-                   check=True)
+    cluster = ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main"]
+    if down > 0:
+        subprocess.run([*cluster, "stop", "-m", "fast"], check=True)
+        time.sleep(down)
+        subprocess.run([*cluster, "start"], check=True)
+    else:
+        subprocess.run([*cluster, "restart", "-m", "fast"], check=True)
     while not _pg_ready():
         time.sleep(0.1)
     events["database_back"] = time.time()
@@ -234,7 +241,8 @@ def run(args: argparse.Namespace) -> None:
         _wait_for(f"{host}/healthz", 60)
         start = time.time()
         if args.restart_db_at is not None:
-            threading.Thread(target=_restart_postgres, args=(args.restart_db_at, events), daemon=True).start()
+            threading.Thread(target=_restart_postgres, args=(args.restart_db_at, events, args.down_seconds),
+                             daemon=True).start()
         print(f"load: {args.users_count} users for {args.minutes} min against {host} "
               f"({args.workers} processes × {args.threads} threads)", flush=True)
         subprocess.run(
@@ -342,6 +350,8 @@ def main() -> None:
     r.add_argument("--workers", type=int, default=3)
     r.add_argument("--threads", type=int, default=4)
     r.add_argument("--restart-db-at", type=float, default=None, help="restart PostgreSQL this many seconds in")
+    r.add_argument("--down-seconds", type=float, default=0.0,
+                   help="with --restart-db-at: keep PostgreSQL stopped this long before starting it again")
     r.add_argument("--out", default=str(ROOT / "var" / "load" / "run"))
     args = parser.parse_args()
     prepare(args) if args.command == "prepare" else run(args)
