@@ -92,7 +92,7 @@ def caseload_page(*, actor: Any, limit: int = 200, page: Any = 1) -> Page:
     The caseload is the actor's own clients (:func:`responsible_caseload`) when they have any
     (``page.responsible`` is true); otherwise, e.g. for a provider's worker who is nobody's responsible person,
     every client whose basic details they may see (:func:`caseload`), in pages that are not counted
-    (``page.counted`` is false; ``page.has_next`` says whether there are more)."""
+    (``page.has_next`` says whether there are more)."""
     own = responsible_caseload(actor=actor)
     responsible = own.exists()
     if responsible:
@@ -107,7 +107,6 @@ def caseload_page(*, actor: Any, limit: int = 200, page: Any = 1) -> Page:
         shown = CappedPaginator(rows, limit, cap=number * limit).get_page(number)
     shown.object_list = list(shown.object_list)
     shown.responsible = responsible  # type: ignore[attr-defined]
-    shown.counted = responsible  # type: ignore[attr-defined]
     log_list_access(user=actor, client_ids=[c.pk for c in shown.object_list], category=DataCategory.BASIC,
                     purpose=_("Caseload list"))
     return shown

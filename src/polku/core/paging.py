@@ -47,10 +47,6 @@ class CappedPaginator(Paginator):
             return gettext("more than %(count)s") % {"count": number_format(self.cap, force_grouping=True)}
         return number_format(self.count, force_grouping=True)
 
-    @property
-    def cap_text(self) -> str:
-        return number_format(self.cap, force_grouping=True)
-
 
 class VisibleRows:
     """The rows of an ordered queryset whose client the reader may see, found in one of two ways.
@@ -125,9 +121,6 @@ class VisibleRows:
             return int(self.filtered.order_by()[:most].count())
         self._fill(most)
         return min(len(self._found), most)
-
-    def __len__(self) -> int:
-        return self.count_upto(10**12)
 
     def __getitem__(self, index: slice) -> list[Any]:
         if not isinstance(index, slice) or (index.step or 1) != 1 or (index.start or 0) < 0 or index.stop is None:

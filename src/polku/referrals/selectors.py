@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.db.models import OuterRef, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -14,9 +14,7 @@ from polku.access.policy import (
     authorize,
     client_data_service,
     client_of,
-    consent_filter,
     deny,
-    relationship_filter,
     staff_of,
     visibility_filter,
     visible_client_ids,
@@ -29,6 +27,14 @@ from polku.core.paging import VisibleRows
 from .models import Referral, ReferralStatus
 
 SENT, RECEIVED = "sent", "received"
+
+
+def _sides(organisation_id: int, direction: str | None) -> Q:
+    """Referrals the organisation sent (``"sent"``), receives (``"received"``; a draft is the sender's until it is
+    sent), or either (any other ``direction``)."""
+    sent = Q(sending_organisation_id=organisation_id)
+    received = Q(receiving_organisation_id=organisation_id) & ~Q(status=ReferralStatus.DRAFT)
+    return {SENT: sent, RECEIVED: received}.get(direction or "", sent | received)
 
 
 def referrals_visible_to(
@@ -46,19 +52,7 @@ def referrals_visible_to(
     elif staff is None:
         return Referral.objects.none()
     else:
-        org = staff.organisation_id
-        # A draft is the sender's until it is sent.
-        sides = {SENT: Q(sending_organisation_id=org),
-                 RECEIVED: Q(receiving_organisation_id=org) & ~Q(status=ReferralStatus.DRAFT)}
-        if DataCategory.BASIC not in staff.data_categories:
-            return Referral.objects.none()
-        # The client's relationship and consent checked row by row (not "client in every visible client"), so
-        # that a page in date order walks its index and stops when full, whatever the region's size.
-        qs = Referral.objects.filter(
-            sides[direction] if direction in sides else sides[SENT] | sides[RECEIVED],
-            relationship_filter(org, OuterRef("client_id")),
-            consent_filter(org, DataCategory.BASIC, OuterRef("client_id")),
-        )
+        qs = Referral.objects.filter(_sides(staff.organisation_id, direction), visibility_filter(actor))
     if client_id is not None:
         qs = qs.filter(client_id=client_id)
     if status is not None:
@@ -78,10 +72,7 @@ def referral_rows(actor: Any, *, direction: str, status: str | None = None, chun
     rows = Referral.objects.select_related("client", "service", "sending_organisation", "receiving_organisation")
     if staff is None or client_of(actor) is not None or DataCategory.BASIC not in staff.data_categories:
         return VisibleRows(Referral.objects.none().order_by(*ordered), lambda ids: set(), rows=rows)
-    org = staff.organisation_id
-    walk = Referral.objects.filter(
-        Q(sending_organisation_id=org) if direction == SENT
-        else Q(receiving_organisation_id=org) & ~Q(status=ReferralStatus.DRAFT))
+    walk = Referral.objects.filter(_sides(staff.organisation_id, direction))
     if status is not None:
         walk = walk.filter(status=status)
     walk = walk.order_by(*ordered)
