@@ -5,9 +5,11 @@
     python bench/sweep_bench.py --database-url postgresql://postgres@127.0.0.1:5432/polku_big   # an existing one
 
 In one run, on the same database: (1) a plain sequential scan of every table the sweep reads (``SELECT count(*)``
-with index scans switched off, after a warm-up read), (2) the first sweep (opens every alert), (3) a second sweep
-of the same day (the steady daily case: compares and refreshes), (4) a sweep a week later (some resolve, some
-open). Prints one JSON line for docs/BENCHMARKS.md. Needs the project's .venv.
+with index scans switched off, after a warm-up read), (2) a full sweep (``--full``: every client evaluated; the
+first one opens every alert), (3) a second full sweep of the same day (compares and refreshes everything),
+(4) the daily case: a day's writes (``--daily-changes`` clients get a contact, and as many referrals are answered,
+through ordinary statements that fire the triggers) and the next day's incremental sweep, (5) a sweep a week
+later with no writes (time alone wakes clients). Prints one JSON line for docs/BENCHMARKS.md. Needs the .venv.
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ def main() -> int:
     parser.add_argument("--database-url", default=None, help="use this database (already generated) as is")
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432")
     parser.add_argument("--keep", action="store_true", help="keep the generated database")
+    parser.add_argument("--daily-changes", type=int, default=10_000,
+                        help="clients whose data a simulated day changes (default 10,000: 1 %% of a million)")
     args = parser.parse_args()
     env = dict(os.environ)
     created = None
@@ -58,14 +62,14 @@ def main() -> int:
         import django
 
         django.setup()
-        print(json.dumps(measure()))
+        print(json.dumps(measure(args.daily_changes)))
     finally:
         if created and not args.keep:
             subprocess.run(["psql", f"{args.postgres}/postgres", "-qc", f"DROP DATABASE IF EXISTS {created}"])
     return 0
 
 
-def measure() -> dict[str, object]:
+def measure(daily_changes: int) -> dict[str, object]:
     from django.db import connection
 
     from polku.clients.models import Client
@@ -90,24 +94,61 @@ def measure() -> dict[str, object]:
 
     scan()  # warm the cache the same way for both
     scan_seconds = scan()
-    first = sweep(as_of=as_of, triggered_by="bench")
-    second = sweep(as_of=as_of, triggered_by="bench")
-    week_later = sweep(as_of=as_of + dt.timedelta(days=7), triggered_by="bench")
+    first = sweep(as_of=as_of, triggered_by="bench", full=True)
+    second = sweep(as_of=as_of, triggered_by="bench", full=True)
+    write_started = time.perf_counter()
+    _a_days_writes(as_of + dt.timedelta(days=1), daily_changes)
+    write_seconds = time.perf_counter() - write_started
+    next_day = sweep(as_of=as_of + dt.timedelta(days=1), triggered_by="bench")
+    week_later = sweep(as_of=as_of + dt.timedelta(days=8), triggered_by="bench")
     scan_after = scan()
     return {
         "benchmark": "polku sweep", "clients": clients, "database": f"PostgreSQL {connection.pg_version // 10000}",
         "as_of": as_of.isoformat(),
         "sequential_scan_seconds": round(scan_seconds, 2), "sequential_scan_after_seconds": round(scan_after, 2),
         "first_sweep_seconds": round(first.seconds, 2), "first_sweep_opened": first.run.opened,
-        "same_day_sweep_seconds": round(second.seconds, 2),
-        "week_later_sweep_seconds": round(week_later.seconds, 2), "week_later_opened": week_later.run.opened,
-        "week_later_resolved": week_later.run.resolved,
-        "ratio_to_scan": round(second.seconds / scan_seconds, 2),
+        "same_day_full_sweep_seconds": round(second.seconds, 2),
+        "daily_writes": {"clients": daily_changes, "seconds": round(write_seconds, 2)},
+        "next_day_sweep_seconds": round(next_day.seconds, 2), "next_day_incremental": next_day.run.incremental,
+        "next_day_clients_evaluated": next_day.run.clients_evaluated, "next_day_opened": next_day.run.opened,
+        "next_day_resolved": next_day.run.resolved,
+        "week_later_sweep_seconds": round(week_later.seconds, 2), "week_later_incremental": week_later.run.incremental,
+        "week_later_clients_evaluated": week_later.run.clients_evaluated,
+        "week_later_opened": week_later.run.opened, "week_later_resolved": week_later.run.resolved,
+        "ratio_to_scan": round(next_day.seconds / scan_seconds, 2),
+        "full_ratio_to_scan": round(second.seconds / scan_seconds, 2),
         "open_alerts": Alert.objects.filter(resolved_at__isnull=True).count(),
-        "rule_seconds_same_day": {k: round(v, 2) for k, v in second.rule_seconds.items()},
+        "steps_next_day": {k: round(v, 2) for k, v in next_day.rule_seconds.items()},
+        "steps_week_later": {k: round(v, 2) for k, v in week_later.rule_seconds.items()},
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "date": dt.date.today().isoformat(),
     }
+
+
+def _a_days_writes(day: dt.date, clients: int) -> None:
+    """What a working day writes, as ordinary SQL statements (the triggers see them as they see any write):
+    a contact with ``clients`` random clients in the joint service, and as many of the oldest unanswered
+    referrals accepted."""
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    noon = timezone.make_aware(dt.datetime.combine(day, dt.time(12)))
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            """INSERT INTO clients_clientcontact (at, channel, summary, client_id, episode_id, organisation_id)
+               SELECT %s, 'phone', '', e.client_id, e.id, p.organisation_id
+               FROM episodes_jointserviceepisode e
+               JOIN LATERAL (SELECT organisation_id FROM episodes_episodeparticipant WHERE episode_id = e.id
+                             ORDER BY id LIMIT 1) p ON true
+               WHERE e.status <> 'closed' ORDER BY random() LIMIT %s""",
+            [noon, clients],
+        )
+        cursor.execute(
+            """UPDATE referrals_referral SET status = 'accepted', decided_at = %s, status_changed_at = %s
+               WHERE id IN (SELECT id FROM referrals_referral WHERE status IN ('sent', 'received')
+                            ORDER BY sent_at LIMIT %s)""",
+            [noon, noon, clients],
+        )
 
 
 def _window_end() -> dt.date:

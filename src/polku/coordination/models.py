@@ -52,6 +52,12 @@ class SweepRun(models.Model):
     open_total = models.PositiveIntegerField(_("open after the sweep"), default=0)
     counts = models.JSONField(_("open alerts by rule"), default=dict)
     triggered_by = models.CharField(_("triggered by"), max_length=100, blank=True)
+    incremental = models.BooleanField(
+        _("incremental"), default=False,
+        help_text=_("Only the clients whose data changed or whose next threshold came due were evaluated."),
+    )
+    clients_evaluated = models.PositiveIntegerField(_("clients evaluated"), null=True, blank=True,
+                                                    help_text=_("Empty when everybody was evaluated."))
 
     class Meta:
         verbose_name = _("sweep")
@@ -184,3 +190,50 @@ class AlertCandidate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.rule} {self.client_id} {self.object_type}:{self.object_id}"
+
+
+class ChangedClient(models.Model):
+    """A client whose data changed since the last sweep. Written by database triggers (PostgreSQL; migration
+    0005) on every table the rules read, so no write path can forget it; emptied by the sweep that takes it up.
+    Not a foreign key: a deleted client's row is simply found to have nothing left."""
+
+    client_id = models.BigIntegerField(primary_key=True)
+
+    def __str__(self) -> str:
+        return str(self.client_id)
+
+
+class ClientWake(models.Model):
+    """The first day after the last sweep on which the passage of time alone could change a client's alerts
+    (a threshold crossed: a referral unanswered long enough, a birthday, a deadline coming due). Days before it
+    the client is left alone by an incremental sweep unless their data changed (:class:`ChangedClient`)."""
+
+    client_id = models.BigIntegerField(primary_key=True)
+    next_on = models.DateField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.client_id} {self.next_on}"
+
+
+class SweepState(models.Model):
+    """What the incremental sweep needs to know about the last one (a single row, id 1). A missing row, or
+    ``full_needed``, means the next sweep evaluates everybody: written by the triggers when something every
+    client depends on changes (organisations, service areas, instruments, services, rule settings) or a table
+    is truncated."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    full_needed = models.BooleanField(default=True)
+    last_as_of = models.DateField(null=True)
+    rules_fingerprint = models.CharField(max_length=64, blank=True)
+
+    def __str__(self) -> str:
+        return f"last {self.last_as_of}, full needed: {self.full_needed}"
+
+
+class SweepScope(models.Model):
+    """Working table of one incremental sweep: the clients it evaluates (changed, or due to wake)."""
+
+    client_id = models.BigIntegerField(primary_key=True)
+
+    def __str__(self) -> str:
+        return str(self.client_id)

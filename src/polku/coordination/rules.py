@@ -81,6 +81,8 @@ class Context:
     as_of: dt.date
     params: Mapping[str, int]
     severity: int
+    #: Incremental sweep: only the clients in the sweep's scope (``SweepScope``) are evaluated.
+    scoped: bool = False
 
     def day_start(self, day: dt.date) -> dt.datetime:
         """The first moment of ``day`` in Finnish time (timestamps are compared against these)."""
@@ -170,6 +172,12 @@ def _rows(
         "c_service_id": service if service is not None else null_int,
         "c_category": category if category is not None else _const(DataCategory.BASIC),
     }
+    if ctx.scoped:
+        from .models import SweepScope
+
+        qs = qs.alias(c_scope_client=client).filter(
+            Exists(SweepScope.objects.filter(client_id=OuterRef("c_scope_client")))
+        )
     return qs.order_by().values(**columns)
 
 
@@ -620,8 +628,8 @@ class EffectiveRule:
     params: Mapping[str, int]
     severity: int
 
-    def context(self, as_of: dt.date) -> Context:
-        return Context(as_of=as_of, params=self.params, severity=self.severity)
+    def context(self, as_of: dt.date, *, scoped: bool = False) -> Context:
+        return Context(as_of=as_of, params=self.params, severity=self.severity, scoped=scoped)
 
 
 def validate_rule_settings(code: str, params: Mapping[str, Any], severity: Any = None) -> dict[str, int]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,7 +24,18 @@ from polku.core.errors import InvalidInput
 from polku.episodes.models import EpisodeParticipant
 from polku.organisations.models import Organisation, OrganisationKind
 
-from .models import Alert, AlertCandidate, AlertEvent, AlertEventKind, RuleSetting, SweepRun
+from .models import (
+    Alert,
+    AlertCandidate,
+    AlertEvent,
+    AlertEventKind,
+    ChangedClient,
+    ClientWake,
+    RuleSetting,
+    SweepRun,
+    SweepScope,
+    SweepState,
+)
 from .rules import CANDIDATE_COLUMNS, RULES, _years_before, effective_rules, validate_rule_settings
 
 KEY = ("rule", "client_id", "object_type", "object_id")
@@ -40,51 +53,116 @@ class SweepResult:
 
 
 def sweep(
-    *, as_of: dt.date | None = None, triggered_by: str = "", progress: Callable[[str], None] | None = None
+    *, as_of: dt.date | None = None, triggered_by: str = "", progress: Callable[[str], None] | None = None,
+    full: bool = False,
 ) -> SweepResult:
-    """Evaluate every enabled rule over the whole client base and bring the alerts up to date, in one
-    transaction: new gaps open alerts, gaps that are gone resolve theirs, the rest are refreshed."""
+    """Evaluate the rules and bring the alerts up to date, in one transaction: new gaps open alerts, gaps that
+    are gone resolve theirs, the rest are refreshed.
+
+    On PostgreSQL a sweep is *incremental* when it can be: it evaluates only the clients whose data changed since
+    the last sweep (the triggers of ``triggers.py``) and those whose next threshold has come (``ClientWake``);
+    everybody else's alerts cannot have changed. A full sweep evaluates everybody: on SQLite, the first time,
+    when the rule settings or something every client depends on changed, when ``as_of`` goes back in time, or
+    when asked (``full``). Both end in the same alerts (tests/coordination/test_incremental.py)."""
     as_of = as_of or timezone.localdate()
     started = time.perf_counter()
     rules = effective_rules()
     timings: dict[str, float] = {}
     say = progress or (lambda _message: None)
+
+    def step(name: str, work: Callable[[], Any]) -> Any:
+        t0 = time.perf_counter()
+        result = work()
+        timings[name] = time.perf_counter() - t0
+        say(f"{name}: {timings[name]:.2f} s")
+        return result
+
     with transaction.atomic():
         _lock()
         now = timezone.now()
-        run = SweepRun.objects.create(as_of=as_of, started_at=now, triggered_by=triggered_by[:100])
+        fingerprint = _fingerprint(rules)
+        incremental = not full and _can_be_incremental(as_of, fingerprint)
+        run = SweepRun.objects.create(as_of=as_of, started_at=now, triggered_by=triggered_by[:100],
+                                      incremental=incremental)
         _empty_candidates()
+        if incremental:
+            run.clients_evaluated = step("choose the clients", lambda: _fill_scope(as_of))
+        else:
+            step("forget the recorded changes", _forget_changes)
         enabled = [r for r in rules if r.enabled]
         for number, effective in enumerate(enabled, start=1):
             t0 = time.perf_counter()
-            _insert_candidates(effective.rule.query(effective.context(as_of)))
+            _insert_candidates(effective.rule.query(effective.context(as_of, scoped=incremental)))
             timings[effective.rule.code] = time.perf_counter() - t0
             say(f"[{number}/{len(enabled)}] {effective.rule.code}: {timings[effective.rule.code]:.2f} s")
-        def step(name: str, work: Callable[[], Any]) -> Any:
-            t0 = time.perf_counter()
-            result = work()
-            timings[name] = time.perf_counter() - t0
-            say(f"{name}: {timings[name]:.2f} s")
-            return result
 
         step("analyze the found gaps", lambda: _analyze(AlertCandidate))
         step("assign responsible persons", _assign_responsible)
-        resolved = step("resolve the gaps gone", lambda: _resolve_gone(run, now, as_of))
+        resolved = step("resolve the gaps gone", lambda: _resolve_gone(run, now, as_of, scoped=incremental))
         step("refresh the gaps found again", _refresh_found)
         opened = step("open the new gaps", lambda: _open_new(run, now, as_of))
         if opened > 1000:
             step("analyze the alerts", lambda: _analyze(Alert))
-        step("client vulnerability", lambda: _set_vulnerability(as_of))
+        step("client vulnerability", lambda: _set_vulnerability(as_of, scoped=incremental))
+        step("next wake-up days", lambda: _set_wake(rules, as_of, scoped=incremental))
         counts = step("count", lambda: dict(
             Alert.objects.filter(resolved_at__isnull=True).order_by().values_list("rule").annotate(n=Count("pk"))
         ))
-        step("empty the working table", _empty_candidates)
+        step("empty the working tables", _empty_candidates)
+        _save_state(as_of, fingerprint)
         run.opened, run.resolved = opened, resolved
         run.counts = {code: counts.get(code, 0) for code in RULES}
         run.open_total = sum(counts.values())
         run.finished_at = timezone.now()
         run.save()
     return SweepResult(run=run, seconds=time.perf_counter() - started, rule_seconds=timings)
+
+
+def _fingerprint(rules: list[Any]) -> str:
+    """What the alerts depend on besides the data: each rule's use, thresholds and severity."""
+    described = [[r.rule.code, r.enabled, sorted(r.params.items()), r.severity] for r in rules]
+    return hashlib.sha256(json.dumps(described).encode()).hexdigest()
+
+
+def _can_be_incremental(as_of: dt.date, fingerprint: str) -> bool:
+    if connection.vendor != "postgresql":
+        return False
+    state = SweepState.objects.select_for_update().filter(pk=1).first()
+    return bool(
+        state is not None and not state.full_needed and state.last_as_of is not None
+        and as_of >= state.last_as_of and state.rules_fingerprint == fingerprint
+    )
+
+
+def _save_state(as_of: dt.date, fingerprint: str) -> None:
+    if connection.vendor == "postgresql":
+        SweepState.objects.update_or_create(
+            pk=1, defaults={"full_needed": False, "last_as_of": as_of, "rules_fingerprint": fingerprint}
+        )
+
+
+def _forget_changes() -> None:
+    """A full sweep takes up every change recorded so far (rows recorded while it runs stay for the next)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {ChangedClient._meta.db_table}")  # noqa: S608
+
+
+def _fill_scope(as_of: dt.date) -> int:
+    """The clients an incremental sweep evaluates: those whose data changed (the recorded changes are taken in
+    the same statement, so a change recorded while the sweep runs waits for the next one) and those whose
+    wake-up day has come."""
+    scope, changed, wake = SweepScope._meta.db_table, ChangedClient._meta.db_table, ClientWake._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"TRUNCATE {scope}")
+        cursor.execute(
+            f"WITH taken AS (DELETE FROM {changed} RETURNING client_id) "  # noqa: S608 - table names from models
+            f"INSERT INTO {scope} (client_id) SELECT client_id FROM taken "
+            f"UNION SELECT client_id FROM {wake} WHERE next_on <= %s",
+            [as_of],
+        )
+        count = max(cursor.rowcount, 0)
+        cursor.execute(f"ANALYZE {scope}")
+    return count
 
 
 def _lock() -> None:
@@ -101,10 +179,10 @@ def _lock() -> None:
 
 
 def _empty_candidates() -> None:
-    """Empty the working table (TRUNCATE on PostgreSQL: it is transactional there, and instant)."""
+    """Empty the working tables (TRUNCATE on PostgreSQL: it is transactional there, and instant)."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute(f"TRUNCATE {AlertCandidate._meta.db_table}")
+            cursor.execute(f"TRUNCATE {AlertCandidate._meta.db_table}, {SweepScope._meta.db_table}")
     else:
         AlertCandidate.objects.all().delete()
 
@@ -151,8 +229,11 @@ def _found() -> Exists:
     return Exists(AlertCandidate.objects.filter(**{k: OuterRef(k) for k in KEY}))
 
 
-def _resolve_gone(run: SweepRun, now: dt.datetime, as_of: dt.date) -> int:
-    return Alert.objects.filter(resolved_at__isnull=True).exclude(_found()).update(
+def _resolve_gone(run: SweepRun, now: dt.datetime, as_of: dt.date, *, scoped: bool = False) -> int:
+    alerts = Alert.objects.filter(resolved_at__isnull=True)
+    if scoped:
+        alerts = alerts.filter(client_id__in=SweepScope.objects.values("client_id"))
+    return alerts.exclude(_found()).update(
         resolved_at=now, resolved_as_of=as_of, resolved_run=run
     )
 
@@ -196,7 +277,7 @@ def _open_new(run: SweepRun, now: dt.datetime, as_of: dt.date) -> int:
         return opened
 
 
-def _set_vulnerability(as_of: dt.date) -> None:
+def _set_vulnerability(as_of: dt.date, *, scoped: bool = False) -> None:
     """Each open alert's client vulnerability (0–6): under 25, 55 or over, homeless, a disability, the latest
     work-ability score poor, the latest life-situation mapping high. Computed once per client with open alerts,
     the latest assessments found by index (client, instrument, date), and written only where it changed."""
@@ -214,6 +295,7 @@ def _set_vulnerability(as_of: dt.date) -> None:
         f"AND a.assessed_on <= %s ORDER BY a.assessed_on DESC, a.id DESC LIMIT 1)"
     )
 
+    in_scope = f" AND c.id IN (SELECT client_id FROM {SweepScope._meta.db_table})" if scoped else ""  # noqa: S608
     with connection.cursor() as cursor:
         cursor.execute(
             f"""WITH score AS (
@@ -225,12 +307,120 @@ def _set_vulnerability(as_of: dt.date) -> None:
                            + (CASE WHEN {latest_band} = 'poor' THEN 1 ELSE 0 END)
                            + (CASE WHEN {latest_band} = 'high' THEN 1 ELSE 0 END) AS v
                     FROM {client} c
-                    WHERE c.id IN (SELECT client_id FROM {alert} WHERE resolved_at IS NULL))
+                    WHERE c.id IN (SELECT client_id FROM {alert} WHERE resolved_at IS NULL){in_scope})
                 UPDATE {alert} SET vulnerability = score.v FROM score
                 WHERE {alert}.client_id = score.client_id AND {alert}.resolved_at IS NULL
                   AND {alert}.vulnerability <> score.v""",  # noqa: S608 - table names from models
             [under_25, over_55, instruments.get("work-ability-score"), as_of, instruments.get("life-situation"),
              as_of],
+        )
+
+
+def _wake_branches(
+    params: dict[str, dict[str, int]], tz: str, instruments: list[int]
+) -> list[tuple[str, str, list[str]]]:
+    """Where each rule compares a client's dates with *as-of*, the days on which that comparison can flip.
+
+    Each entry is (table with its joins, the client column, date expressions). A client's wake-up day is the
+    first of these after *as-of*. The set may hold days on which nothing flips (waking early costs one
+    evaluation, and the next wake-up day is found again); it must hold every day on which something does.
+    Keep in step with ``rules.py`` (each rule's comparisons with *as-of*) and ``_set_vulnerability``."""
+
+    def local(column: str) -> str:
+        return f"({column} AT TIME ZONE '{tz}')::date"
+
+    def p(rule: str, key: str) -> int:
+        return int(params[rule][key])
+
+    screening = params["screening_due"]
+    under_25, over_25 = screening["unemployed_months_under_25"], screening["unemployed_months_25_plus"]
+    ended, declined = p("service_ended_no_next_step", "days"), p("declined_no_alternative", "days")
+    no_active = p("no_active_service", "days")
+    episode = "JOIN episodes_jointserviceepisode e ON e.id = {}"
+    plan = "JOIN plans_plan p ON p.id = {} " + episode.format("p.episode_id")
+    consent_days = p("consent_lapsing", "days")
+    return [
+        # Age: screening's 25-year line and vulnerability's under 25 and 55 or over (29 February: +1 day).
+        ("clients_client x", "x.id", [
+            f"(x.birth_date + interval '{years} years')::date + {extra}" for years in (25, 55) for extra in (0, 1)
+        ]),
+        # Employment periods begin and end; unemployment reaches the screening thresholds (month ends: +1 day).
+        ("clients_employmentstatusperiod x", "x.client_id", [
+            "x.start_date", "x.end_date + 1",
+            *(f"CASE WHEN x.status = 'unemployed' THEN (x.start_date + interval '{months} months')::date + {extra} END"
+              for months in (under_25, over_25) for extra in (0, 1)),
+        ]),
+        ("clients_benefitperiod x", "x.client_id", ["x.start_date"]),
+        # An assessment counts from its day and stops counting for screening when it is too old.
+        (f"assessments_assessment x WHERE x.instrument_id IN ({', '.join(str(int(i)) for i in instruments) or 0})",
+         "x.client_id", ["x.assessed_on", f"x.assessed_on + {p('screening_due', 'assessment_max_age_days') + 1}"]),
+        ("episodes_jointserviceepisode x", "x.client_id", [
+            *(f"x.start_date + {days}" for days in
+              {no_active, p("client_not_contacted", "days"), p("moved_without_handover", "days")}),
+            f"x.mapping_period_end - {p('mapping_period_ending', 'days_before')}", "x.mapping_period_end + 1",
+            f"x.end_date + {p('screening_due', 'reassess_after_days')}",
+            f"x.end_date + {p('screening_due', 'reassess_after_days') + 1}",
+        ]),
+        ("plans_plan x " + episode.format("x.episode_id"), "e.client_id", [
+            f"x.next_review_due - {p('plan_review_due', 'days_before')}", "x.next_review_due + 1",
+        ]),
+        ("plans_planreview x " + plan.format("x.plan_id") + " WHERE x.trigger = 'client_request' "
+         "AND x.held_on IS NULL", "e.client_id", [f"{local('x.requested_at')} + {p('review_requested', 'days')}"]),
+        ("referrals_referral x", "x.client_id", [
+            *(f"{local('x.sent_at')} + {days}" for days in {p("referral_unanswered", "days"), no_active}),
+            *(f"{local('x.decided_at')} + {days}" for days in {p("referral_waitlisted", "days"), declined,
+                                                               no_active}),
+            *(f"{local('x.ended_at')} + {days}" for days in {ended, no_active}),
+        ]),
+        ("plans_step x JOIN plans_goal g ON g.id = x.goal_id JOIN plans_planversion v ON v.id = g.plan_version_id "
+         + plan.format("v.plan_id") + " WHERE x.due_date IS NOT NULL", "e.client_id",
+         [f"x.due_date + {p('plan_step_overdue', 'grace_days') + 1}"]),
+        ("clients_clientcontact x", "x.client_id",
+         [local("x.at"), f"{local('x.at')} + {p('client_not_contacted', 'days')}"]),
+        ("clients_consent x WHERE x.revoked_at IS NULL", "x.client_id", [
+            local("x.valid_from"), local("x.valid_from") + " + 1",
+            *(f"{local('x.valid_to')} + {shift}" for shift in
+              (-1, 0, 1, -consent_days - 1, -consent_days, -consent_days + 1)),
+        ]),
+        ("clients_residencechange x", "x.client_id",
+         ["x.moved_on", f"x.moved_on + {p('moved_without_handover', 'days')}"]),
+    ]
+
+
+def _set_wake(rules: list[Any], as_of: dt.date, *, scoped: bool) -> None:
+    """Each evaluated client's wake-up day: the first day after *as-of* on which time alone could change their
+    alerts (``_wake_branches``). A client with no such day is not woken by time; a change to their data
+    (recorded by the triggers) still brings them into the next sweep. PostgreSQL only (SQLite always sweeps
+    in full)."""
+    if connection.vendor != "postgresql":
+        return
+    from polku.assessments.models import Instrument
+
+    params = {r.rule.code: dict(r.params) for r in rules}
+    instruments = list(
+        Instrument.objects.filter(code__in=["work-ability-score", "life-situation"]).values_list("pk", flat=True)
+    )
+    wake, scope = ClientWake._meta.db_table, SweepScope._meta.db_table
+    selects = []
+    for source, client, dates in _wake_branches(params, settings.TIME_ZONE, instruments):
+        table, _, where = source.partition(" WHERE ")
+        joins = f" JOIN {scope} s ON s.client_id = {client}" if scoped else ""
+        condition = f" WHERE {where}" if where else ""
+        values = ", ".join(f"({d})" for d in dates)
+        selects.append(
+            f"SELECT {client} AS client_id, d.day FROM {table}{joins} "  # noqa: S608 - fixed names
+            f"CROSS JOIN LATERAL (VALUES {values}) AS d(day){condition}"
+        )
+    union = " UNION ALL ".join(selects)
+    with connection.cursor() as cursor:
+        if scoped:
+            cursor.execute(f"DELETE FROM {wake} WHERE client_id IN (SELECT client_id FROM {scope})")  # noqa: S608
+        else:
+            cursor.execute(f"TRUNCATE {wake}")
+        cursor.execute(
+            f"INSERT INTO {wake} (client_id, next_on) SELECT client_id, min(day) FROM ({union}) AS days "  # noqa: S608
+            f"WHERE day > %s GROUP BY client_id",
+            [as_of],
         )
 
 
@@ -292,6 +482,8 @@ def alert_resolve(*, actor: Any, alert_id: int, note: str) -> Alert:
         raise deny(actor, alert.client_id, DataCategory.BASIC, AccessAction.UPDATE, purpose=purpose,
                    code="alert_resolved", obj=alert, message=_("This alert is already resolved."))
     AlertEvent.objects.create(alert=alert, kind=AlertEventKind.RESOLVED, at=now, by=actor, note=note.strip()[:2000])
+    # If the rule still finds the gap, the next sweep opens a new alert: an incremental one must look at the client.
+    ChangedClient.objects.bulk_create([ChangedClient(client_id=alert.client_id)], ignore_conflicts=True)
     alert.refresh_from_db()
     return alert
 
