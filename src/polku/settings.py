@@ -230,6 +230,9 @@ POLKU: dict[str, Any] = {
     "RULES": _json_setting("POLKU_RULES"),
     # Memory for the sweep's hash joins on PostgreSQL (per sort or hash, for the sweep's transaction only).
     "SWEEP_WORK_MEM": os.environ.get("POLKU_SWEEP_WORK_MEM", "256MB"),
+    # An incremental sweep (PostgreSQL) turns into a full one when no full sweep has finished in this many days:
+    # a safety net for changes the triggers cannot see (a restore, triggers disabled by hand). 0: never.
+    "SWEEP_FULL_EVERY_DAYS": int(os.environ.get("POLKU_SWEEP_FULL_EVERY_DAYS", "7")),
     # Retention rules' overrides, e.g. {"client_record": {"years": 12, "action": "delete"}}; the rules and their
     # sources are in var/security/retention.md. Checked at start-up (``polku check``).
     "RETENTION": _json_setting("POLKU_RETENTION"),

@@ -36,6 +36,12 @@ pytestmark = pytest.mark.django_db
 MONTHS = 30
 AS_OF = START + dt.timedelta(days=MONTHS * 30)
 
+# Rules whose alerts open or resolve by the passing of time alone somewhere in the 90 days walked below.
+TIME_DRIVEN = {"screening_due", "mapping_period_ending", "plan_missing_after_mapping", "plan_review_due",
+               "plan_review_overdue", "review_requested", "referral_unanswered", "referral_waitlisted",
+               "service_ended_no_next_step", "declined_no_alternative", "no_active_service", "plan_step_overdue",
+               "client_not_contacted", "consent_lapsing", "moved_without_handover"}
+
 COLUMNS = ("rule", "client_id", "object_type", "object_id", "episode_id", "since", "due_on", "severity",
            "vulnerability", "responsible_organisation_id", "responsible_person_id", "counterpart_organisation_id",
            "service_id", "category")
@@ -99,6 +105,10 @@ def test_days_passing_wake_exactly_the_clients_whose_alerts_change(region: Any) 
         changes += result.run.opened + result.run.resolved
         assert_same_as_full(day)
     assert changes > 50, "the days passed must open and resolve alerts, or the test proves nothing"
+    walked = set(Alert.objects.filter(opened_run__incremental=True).values_list("rule", flat=True)) | set(
+        Alert.objects.filter(resolved_run__incremental=True).values_list("rule", flat=True))
+    print(sorted(walked))
+    assert walked >= TIME_DRIVEN, f"rules whose alerts the passing days never moved: {TIME_DRIVEN - walked}"
     assert max(evaluated) < 1500, "an incremental sweep evaluates only the clients due to wake"
 
 

@@ -179,3 +179,27 @@ def test_sweep_as_of_moves_deadlines(gaps: Any) -> None:
     assert {obj for rule, obj in open_keys() if rule == "referral_unanswered"} == {gaps.refs[1].pk}
     sweep(as_of=TODAY + dt.timedelta(days=1))
     assert {obj for rule, obj in open_keys() if rule == "referral_unanswered"} == {r.pk for r in gaps.refs}
+
+
+def test_sweep_command_says_whom_it_evaluated(gaps: Any) -> None:
+    from django.db import connection
+
+    def run(**options: Any) -> str:
+        out = StringIO()
+        with override("en"):
+            call_command("sweep", as_of=TODAY.isoformat(), no_progress=True, stdout=out, **options)
+        return out.getvalue()
+
+    assert "Full: every client evaluated." in run()
+    second = run()
+    if connection.vendor == "postgresql":
+        assert "Incremental: clients evaluated 0 " in second, "nothing changed and no threshold came due"
+        gaps.refs[0].status = ReferralStatus.ACCEPTED
+        gaps.refs[0].save()
+        assert "Incremental: clients evaluated 1 " in run()
+    else:
+        assert "Full: every client evaluated." in second, "SQLite has no triggers: every sweep is a full one"
+    assert "Full: every client evaluated." in run(full=True)
+    out = StringIO()
+    call_command("sweep", as_of=TODAY.isoformat(), format="json", stdout=out)
+    assert {"incremental", "clients_evaluated"} <= set(json.loads(out.getvalue()))

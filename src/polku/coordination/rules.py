@@ -20,8 +20,10 @@ from django.db.models import (
     DateField,
     Exists,
     F,
+    Field,
     Func,
     IntegerField,
+    Lookup,
     Max,
     OuterRef,
     Q,
@@ -30,6 +32,7 @@ from django.db.models import (
     Sum,
     Value,
 )
+from django.db.models.fields.related import ForeignObject
 from django.db.models.functions import Cast, Coalesce, Greatest, TruncDate
 from django.utils import timezone
 from django.utils.functional import Promise
@@ -74,6 +77,33 @@ CANDIDATE_COLUMNS = (
 )
 
 
+@Field.register_lookup
+class AnyOf(Lookup):
+    """``column = ANY('{1,2,...}'::bigint[])`` (``field__any_of=[1, 2, ...]``; PostgreSQL only, the incremental
+    sweep's scope). The ids are written into the statement as one constant array, never as a parameter: the
+    planner then knows how many there are, looks them up by index where that pays, and otherwise tests rows
+    against a hash of the array (a parameter array is searched from end to end for every row). They are
+    whole numbers by construction (``int``), so nothing from outside reaches the SQL."""
+
+    lookup_name = "any_of"
+    prepare_rhs = False
+
+    def get_prep_lookup(self) -> Any:
+        return [int(i) for i in self.rhs]
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        return f"{lhs} = ANY({array_literal(self.rhs)})", list(lhs_params)
+
+
+def array_literal(ids: Any) -> str:
+    """A constant array of whole numbers for SQL text (see :class:`AnyOf`)."""
+    return "'{" + ",".join(str(int(i)) for i in ids) + "}'::bigint[]"
+
+
+ForeignObject.register_lookup(AnyOf)
+
+
 @dataclass(frozen=True)
 class Context:
     """What a rule's query needs: the as-of day, the rule's effective thresholds and severity."""
@@ -81,8 +111,12 @@ class Context:
     as_of: dt.date
     params: Mapping[str, int]
     severity: int
-    #: Incremental sweep: only the clients in the sweep's scope (``SweepScope``) are evaluated.
-    scoped: bool = False
+    #: Incremental sweep: the clients it evaluates (None: everybody).
+    scope: tuple[int, ...] | None = None
+
+    @property
+    def scoped(self) -> bool:
+        return self.scope is not None
 
     def day_start(self, day: dt.date) -> dt.datetime:
         """The first moment of ``day`` in Finnish time (timestamps are compared against these)."""
@@ -172,12 +206,8 @@ def _rows(
         "c_service_id": service if service is not None else null_int,
         "c_category": category if category is not None else _const(DataCategory.BASIC),
     }
-    if ctx.scoped:
-        from .models import SweepScope
-
-        qs = qs.alias(c_scope_client=client).filter(
-            Exists(SweepScope.objects.filter(client_id=OuterRef("c_scope_client")))
-        )
+    if ctx.scope is not None:
+        qs = qs.alias(c_scope_client=client).filter(c_scope_client__any_of=ctx.scope)
     return qs.order_by().values(**columns)
 
 
@@ -200,7 +230,7 @@ def screening_due(ctx: Context) -> QuerySet[Any]:
     )
     age_25 = _years_before(day, 25)
     subsidy = (
-        BenefitPeriod.objects.filter(benefit=Benefit.LABOUR_MARKET_SUBSIDY, start_date__lte=day)
+        _scoped(BenefitPeriod.objects.filter(benefit=Benefit.LABOUR_MARKET_SUBSIDY, start_date__lte=day), ctx)
         .order_by()
         .values("client_id")
         .annotate(total=Sum("paid_days"))
@@ -235,7 +265,8 @@ def screening_due(ctx: Context) -> QuerySet[Any]:
         organisation__kind=OrganisationKind.EMPLOYMENT_SERVICES, organisation__active=True
     )
     qs = (
-        Client.objects.filter(municipality_code__in=employment_areas.values("municipality_code"))
+        _scoped(Client.objects.all(), ctx, "pk")
+        .filter(municipality_code__in=employment_areas.values("municipality_code"))
         .annotate(unemployed_since=Subquery(unemployed_now.order_by("start_date").values("start_date")[:1]))
         .filter(unemployed_since__isnull=False)
         .exclude(Exists(in_or_recently_in))
@@ -279,36 +310,47 @@ def _years_before(day: dt.date, years: int) -> dt.date:
 # -- Deadlines ----------------------------------------------------------------------------------------------
 
 
-def _open_episodes() -> QuerySet[JointServiceEpisode]:
-    return JointServiceEpisode.objects.filter(status__in=OPEN_EPISODE)
+def _scoped(qs: QuerySet[Any], ctx: Context, client_field: str = "client_id") -> QuerySet[Any]:
+    """In an incremental sweep, only the rows of the clients in the sweep's scope. Applied to the sets a rule
+    builds inside its query too, so the database never builds them for the whole client base."""
+    if ctx.scope is None:
+        return qs
+    return qs.filter(**{f"{client_field}__any_of": ctx.scope})
+
+
+def _open_episodes(ctx: Context | None = None) -> QuerySet[JointServiceEpisode]:
+    qs = JointServiceEpisode.objects.filter(status__in=OPEN_EPISODE)
+    return _scoped(qs, ctx) if ctx is not None else qs
 
 
 def mapping_period_ending(ctx: Context) -> QuerySet[Any]:
     last = ctx.as_of + dt.timedelta(days=ctx.params["days_before"])
-    qs = _open_episodes().exclude(_has_plan()).filter(mapping_period_end__gte=ctx.as_of, mapping_period_end__lte=last)
+    qs = _open_episodes(ctx).exclude(_has_plan()).filter(mapping_period_end__gte=ctx.as_of,
+                                                         mapping_period_end__lte=last)
     return _rows(qs, ctx, "mapping_period_ending", "episode", client=F("client_id"), episode=F("pk"),
                  object_id=F("pk"), since=F("mapping_period_end"), due_on=F("mapping_period_end"))
 
 
 def plan_missing_after_mapping(ctx: Context) -> QuerySet[Any]:
-    qs = _open_episodes().exclude(_has_plan()).filter(mapping_period_end__lt=ctx.as_of)
+    qs = _open_episodes(ctx).exclude(_has_plan()).filter(mapping_period_end__lt=ctx.as_of)
     return _rows(qs, ctx, "plan_missing_after_mapping", "episode", client=F("client_id"), episode=F("pk"),
                  object_id=F("pk"), since=F("mapping_period_end"), due_on=F("mapping_period_end"))
 
 
-def _plans_of_open_episodes() -> QuerySet[Plan]:
-    return Plan.objects.filter(episode__status__in=OPEN_EPISODE, current_version__gte=1)
+def _plans_of_open_episodes(ctx: Context) -> QuerySet[Plan]:
+    return _scoped(Plan.objects.filter(episode__status__in=OPEN_EPISODE, current_version__gte=1), ctx,
+                   "episode__client_id")
 
 
 def plan_review_due(ctx: Context) -> QuerySet[Any]:
     last = ctx.as_of + dt.timedelta(days=ctx.params["days_before"])
-    qs = _plans_of_open_episodes().filter(next_review_due__gte=ctx.as_of, next_review_due__lte=last)
+    qs = _plans_of_open_episodes(ctx).filter(next_review_due__gte=ctx.as_of, next_review_due__lte=last)
     return _rows(qs, ctx, "plan_review_due", "plan", client=F("episode__client_id"), episode=F("episode_id"),
                  object_id=F("pk"), since=F("next_review_due"), due_on=F("next_review_due"))
 
 
 def plan_review_overdue(ctx: Context) -> QuerySet[Any]:
-    qs = _plans_of_open_episodes().filter(next_review_due__lt=ctx.as_of)
+    qs = _plans_of_open_episodes(ctx).filter(next_review_due__lt=ctx.as_of)
     return _rows(qs, ctx, "plan_review_overdue", "plan", client=F("episode__client_id"), episode=F("episode_id"),
                  object_id=F("pk"), since=F("next_review_due"), due_on=F("next_review_due"))
 
@@ -363,12 +405,12 @@ def _latest_referrals(ctx: Context, *, many: bool) -> QuerySet[Referral]:
             .order_by("-sent_at", "-pk")
             .values("pk")[:1]
         )
-        qs = Referral.objects.filter(pk__in=_open_episodes().annotate(latest=latest).values("latest"))
+        qs = Referral.objects.filter(pk__in=_open_episodes(ctx).annotate(latest=latest).values("latest"))
     else:
         newer = Referral.objects.filter(client_id=OuterRef("client_id"), sent_at__isnull=False).filter(
             Q(sent_at__gt=OuterRef("sent_at")) | Q(sent_at=OuterRef("sent_at"), pk__gt=OuterRef("pk"))
         )
-        qs = Referral.objects.filter(sent_at__isnull=False).exclude(Exists(newer))
+        qs = _scoped(Referral.objects.filter(sent_at__isnull=False), ctx).exclude(Exists(newer))
     return (
         qs.annotate(open_episode=_open_episode_of())
         .filter(open_episode__isnull=False)
@@ -419,7 +461,7 @@ def no_active_service(ctx: Context) -> QuerySet[Any]:
         .values("last")
     )
     qs = (
-        _open_episodes()
+        _open_episodes(ctx)
         .exclude(Exists(open_referral))
         .exclude(Exists(step_under_way))
         .exclude(_employed_on(ctx.as_of))
@@ -452,7 +494,7 @@ def client_not_contacted(ctx: Context) -> QuerySet[Any]:
         .values("day")[:1]
     )
     qs = (
-        _open_episodes()
+        _open_episodes(ctx)
         .annotate(last_contact=Greatest(F("start_date"), Coalesce(last_contact, F("start_date"))))
         .filter(last_contact__lte=ctx.days_ago(days))
     )
@@ -488,9 +530,9 @@ def moved_without_handover(ctx: Context) -> QuerySet[Any]:
     employment_with_area = Organisation.objects.filter(
         kind=OrganisationKind.EMPLOYMENT_SERVICES, service_area__isnull=False
     ).values("pk")
-    with_employment = EpisodeParticipant.objects.filter(
+    with_employment = _scoped(EpisodeParticipant.objects.filter(
         left_on__isnull=True, organisation_id__in=employment_with_area
-    ).values("episode_id")
+    ), ctx, "episode__client_id").values("episode_id")
     covering = ServiceArea.objects.filter(
         municipality_code=OuterRef(OuterRef("client__municipality_code")),
         organisation__kind=OrganisationKind.EMPLOYMENT_SERVICES,
@@ -504,7 +546,7 @@ def moved_without_handover(ctx: Context) -> QuerySet[Any]:
         .values("moved_on")[:1]
     )
     qs = (
-        _open_episodes()
+        _open_episodes(ctx)
         .filter(pk__in=with_employment)
         .exclude(Exists(covered))
         .annotate(moved_on=Greatest(F("start_date"), Coalesce(last_move, F("start_date"))))
@@ -628,8 +670,8 @@ class EffectiveRule:
     params: Mapping[str, int]
     severity: int
 
-    def context(self, as_of: dt.date, *, scoped: bool = False) -> Context:
-        return Context(as_of=as_of, params=self.params, severity=self.severity, scoped=scoped)
+    def context(self, as_of: dt.date, *, scope: tuple[int, ...] | None = None) -> Context:
+        return Context(as_of=as_of, params=self.params, severity=self.severity, scope=scope)
 
 
 def validate_rule_settings(code: str, params: Mapping[str, Any], severity: Any = None) -> dict[str, int]:

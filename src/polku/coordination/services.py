@@ -36,7 +36,8 @@ from .models import (
     SweepScope,
     SweepState,
 )
-from .rules import CANDIDATE_COLUMNS, RULES, _years_before, effective_rules, validate_rule_settings
+from .rules import CANDIDATE_COLUMNS, RULES, _years_before, array_literal, effective_rules, validate_rule_settings
+from .wake import set_wake
 
 KEY = ("rule", "client_id", "object_type", "object_id")
 
@@ -63,7 +64,8 @@ def sweep(
     the last sweep (the triggers of ``triggers.py``) and those whose next threshold has come (``ClientWake``);
     everybody else's alerts cannot have changed. A full sweep evaluates everybody: on SQLite, the first time,
     when the rule settings or something every client depends on changed, when ``as_of`` goes back in time, or
-    when asked (``full``). Both end in the same alerts (tests/coordination/test_incremental.py)."""
+    when asked (``full``), and when no full sweep has finished in ``POLKU_SWEEP_FULL_EVERY_DAYS`` days (a safety
+    net for changes the triggers cannot see). Both end in the same alerts (tests/coordination/test_incremental.py)."""
     as_of = as_of or timezone.localdate()
     started = time.perf_counter()
     rules = effective_rules()
@@ -85,26 +87,28 @@ def sweep(
         run = SweepRun.objects.create(as_of=as_of, started_at=now, triggered_by=triggered_by[:100],
                                       incremental=incremental)
         _empty_candidates()
+        scope: tuple[int, ...] | None = None
         if incremental:
-            run.clients_evaluated = step("choose the clients", lambda: _fill_scope(as_of))
+            scope = step("choose the clients", lambda: _fill_scope(as_of))
+            run.clients_evaluated = len(scope)
         else:
             step("forget the recorded changes", _forget_changes)
         enabled = [r for r in rules if r.enabled]
         for number, effective in enumerate(enabled, start=1):
             t0 = time.perf_counter()
-            _insert_candidates(effective.rule.query(effective.context(as_of, scoped=incremental)))
+            _insert_candidates(effective.rule.query(effective.context(as_of, scope=scope)))
             timings[effective.rule.code] = time.perf_counter() - t0
             say(f"[{number}/{len(enabled)}] {effective.rule.code}: {timings[effective.rule.code]:.2f} s")
 
         step("analyze the found gaps", lambda: _analyze(AlertCandidate))
         step("assign responsible persons", _assign_responsible)
-        resolved = step("resolve the gaps gone", lambda: _resolve_gone(run, now, as_of, scoped=incremental))
+        resolved = step("resolve the gaps gone", lambda: _resolve_gone(run, now, as_of, scope=scope))
         step("refresh the gaps found again", _refresh_found)
-        opened = step("open the new gaps", lambda: _open_new(run, now, as_of))
+        opened = step("open the new gaps", lambda: _open_new(run, now, as_of, scoped=scope is not None))
         if opened > 1000:
             step("analyze the alerts", lambda: _analyze(Alert))
-        step("client vulnerability", lambda: _set_vulnerability(as_of, scoped=incremental))
-        step("next wake-up days", lambda: _set_wake(rules, as_of, scoped=incremental))
+        step("client vulnerability", lambda: _set_vulnerability(as_of, scope=scope))
+        step("next wake-up days", lambda: set_wake(rules, as_of, scope=scope))
         counts = step("count", lambda: dict(
             Alert.objects.filter(resolved_at__isnull=True).order_by().values_list("rule").annotate(n=Count("pk"))
         ))
@@ -128,9 +132,13 @@ def _can_be_incremental(as_of: dt.date, fingerprint: str) -> bool:
     if connection.vendor != "postgresql":
         return False
     state = SweepState.objects.select_for_update().filter(pk=1).first()
+    every = int(settings.POLKU.get("SWEEP_FULL_EVERY_DAYS", 7))
+    recent_full = every <= 0 or SweepRun.objects.filter(
+        incremental=False, finished_at__gte=timezone.now() - dt.timedelta(days=every)
+    ).exists()
     return bool(
         state is not None and not state.full_needed and state.last_as_of is not None
-        and as_of >= state.last_as_of and state.rules_fingerprint == fingerprint
+        and as_of >= state.last_as_of and state.rules_fingerprint == fingerprint and recent_full
     )
 
 
@@ -147,7 +155,7 @@ def _forget_changes() -> None:
         cursor.execute(f"DELETE FROM {ChangedClient._meta.db_table}")  # noqa: S608
 
 
-def _fill_scope(as_of: dt.date) -> int:
+def _fill_scope(as_of: dt.date) -> tuple[int, ...]:
     """The clients an incremental sweep evaluates: those whose data changed (the recorded changes are taken in
     the same statement, so a change recorded while the sweep runs waits for the next one) and those whose
     wake-up day has come."""
@@ -160,9 +168,9 @@ def _fill_scope(as_of: dt.date) -> int:
             f"UNION SELECT client_id FROM {wake} WHERE next_on <= %s",
             [as_of],
         )
-        count = max(cursor.rowcount, 0)
         cursor.execute(f"ANALYZE {scope}")
-    return count
+        cursor.execute(f"SELECT client_id FROM {scope} ORDER BY client_id")  # noqa: S608
+        return tuple(row[0] for row in cursor.fetchall())
 
 
 def _lock() -> None:
@@ -229,10 +237,10 @@ def _found() -> Exists:
     return Exists(AlertCandidate.objects.filter(**{k: OuterRef(k) for k in KEY}))
 
 
-def _resolve_gone(run: SweepRun, now: dt.datetime, as_of: dt.date, *, scoped: bool = False) -> int:
+def _resolve_gone(run: SweepRun, now: dt.datetime, as_of: dt.date, *, scope: tuple[int, ...] | None = None) -> int:
     alerts = Alert.objects.filter(resolved_at__isnull=True)
-    if scoped:
-        alerts = alerts.filter(client_id__in=SweepScope.objects.values("client_id"))
+    if scope is not None:
+        alerts = alerts.filter(client_id__any_of=scope)
     return alerts.exclude(_found()).update(
         resolved_at=now, resolved_as_of=as_of, resolved_run=run
     )
@@ -255,15 +263,17 @@ def _refresh_found() -> None:
         )
 
 
-def _open_new(run: SweepRun, now: dt.datetime, as_of: dt.date) -> int:
-    """Open an alert for every gap found that has no open alert. On PostgreSQL the comparison must not be a
-    nested loop over the alerts: the table grows while the statement inserts, and when it was (nearly) empty
-    the planner would rescan it once per gap, which at a million clients never finished."""
+def _open_new(run: SweepRun, now: dt.datetime, as_of: dt.date, *, scoped: bool = False) -> int:
+    """Open an alert for every gap found that has no open alert. In a full sweep on PostgreSQL the comparison
+    must not be a nested loop over the alerts: the table grows while the statement inserts, and when it was
+    (nearly) empty the planner would rescan it once per gap, which at a million clients never finished. An
+    incremental sweep's few gaps are looked up one by one in the open alerts' unique index instead."""
     alert, cand = Alert._meta.db_table, AlertCandidate._meta.db_table
     copied = [c for c in CANDIDATE_COLUMNS if c != "rule"]
     match = " AND ".join(f"a.{k} = c.{k}" for k in KEY)
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
+        no_nested_loops = connection.vendor == "postgresql" and not scoped
+        if no_nested_loops:
             cursor.execute("SELECT set_config('enable_nestloop', 'off', true)")
         cursor.execute(
             f"INSERT INTO {alert} (rule, {', '.join(copied)}, vulnerability, opened_run_id, opened_at, "  # noqa: S608
@@ -272,12 +282,12 @@ def _open_new(run: SweepRun, now: dt.datetime, as_of: dt.date) -> int:
             [run.pk, now, as_of],
         )
         opened = max(cursor.rowcount, 0)
-        if connection.vendor == "postgresql":
+        if no_nested_loops:
             cursor.execute("SELECT set_config('enable_nestloop', 'on', true)")
         return opened
 
 
-def _set_vulnerability(as_of: dt.date, *, scoped: bool = False) -> None:
+def _set_vulnerability(as_of: dt.date, *, scope: tuple[int, ...] | None = None) -> None:
     """Each open alert's client vulnerability (0–6): under 25, 55 or over, homeless, a disability, the latest
     work-ability score poor, the latest life-situation mapping high. Computed once per client with open alerts,
     the latest assessments found by index (client, instrument, date), and written only where it changed."""
@@ -295,7 +305,12 @@ def _set_vulnerability(as_of: dt.date, *, scoped: bool = False) -> None:
         f"AND a.assessed_on <= %s ORDER BY a.assessed_on DESC, a.id DESC LIMIT 1)"
     )
 
-    in_scope = f" AND c.id IN (SELECT client_id FROM {SweepScope._meta.db_table})" if scoped else ""  # noqa: S608
+    if scope is None:
+        clients, scope_params = f"c.id IN (SELECT client_id FROM {alert} WHERE resolved_at IS NULL)", []  # noqa: S608
+    else:  # looked up by index, client by client: the scope is a small part of the base
+        clients = (f"c.id = ANY({array_literal(scope)}) AND EXISTS (SELECT 1 FROM {alert} o "  # noqa: S608
+                   "WHERE o.client_id = c.id AND o.resolved_at IS NULL)")
+        scope_params = []
     with connection.cursor() as cursor:
         cursor.execute(
             f"""WITH score AS (
@@ -307,120 +322,12 @@ def _set_vulnerability(as_of: dt.date, *, scoped: bool = False) -> None:
                            + (CASE WHEN {latest_band} = 'poor' THEN 1 ELSE 0 END)
                            + (CASE WHEN {latest_band} = 'high' THEN 1 ELSE 0 END) AS v
                     FROM {client} c
-                    WHERE c.id IN (SELECT client_id FROM {alert} WHERE resolved_at IS NULL){in_scope})
+                    WHERE {clients})
                 UPDATE {alert} SET vulnerability = score.v FROM score
                 WHERE {alert}.client_id = score.client_id AND {alert}.resolved_at IS NULL
                   AND {alert}.vulnerability <> score.v""",  # noqa: S608 - table names from models
             [under_25, over_55, instruments.get("work-ability-score"), as_of, instruments.get("life-situation"),
-             as_of],
-        )
-
-
-def _wake_branches(
-    params: dict[str, dict[str, int]], tz: str, instruments: list[int]
-) -> list[tuple[str, str, list[str]]]:
-    """Where each rule compares a client's dates with *as-of*, the days on which that comparison can flip.
-
-    Each entry is (table with its joins, the client column, date expressions). A client's wake-up day is the
-    first of these after *as-of*. The set may hold days on which nothing flips (waking early costs one
-    evaluation, and the next wake-up day is found again); it must hold every day on which something does.
-    Keep in step with ``rules.py`` (each rule's comparisons with *as-of*) and ``_set_vulnerability``."""
-
-    def local(column: str) -> str:
-        return f"({column} AT TIME ZONE '{tz}')::date"
-
-    def p(rule: str, key: str) -> int:
-        return int(params[rule][key])
-
-    screening = params["screening_due"]
-    under_25, over_25 = screening["unemployed_months_under_25"], screening["unemployed_months_25_plus"]
-    ended, declined = p("service_ended_no_next_step", "days"), p("declined_no_alternative", "days")
-    no_active = p("no_active_service", "days")
-    episode = "JOIN episodes_jointserviceepisode e ON e.id = {}"
-    plan = "JOIN plans_plan p ON p.id = {} " + episode.format("p.episode_id")
-    consent_days = p("consent_lapsing", "days")
-    return [
-        # Age: screening's 25-year line and vulnerability's under 25 and 55 or over (29 February: +1 day).
-        ("clients_client x", "x.id", [
-            f"(x.birth_date + interval '{years} years')::date + {extra}" for years in (25, 55) for extra in (0, 1)
-        ]),
-        # Employment periods begin and end; unemployment reaches the screening thresholds (month ends: +1 day).
-        ("clients_employmentstatusperiod x", "x.client_id", [
-            "x.start_date", "x.end_date + 1",
-            *(f"CASE WHEN x.status = 'unemployed' THEN (x.start_date + interval '{months} months')::date + {extra} END"
-              for months in (under_25, over_25) for extra in (0, 1)),
-        ]),
-        ("clients_benefitperiod x", "x.client_id", ["x.start_date"]),
-        # An assessment counts from its day and stops counting for screening when it is too old.
-        (f"assessments_assessment x WHERE x.instrument_id IN ({', '.join(str(int(i)) for i in instruments) or 0})",
-         "x.client_id", ["x.assessed_on", f"x.assessed_on + {p('screening_due', 'assessment_max_age_days') + 1}"]),
-        ("episodes_jointserviceepisode x", "x.client_id", [
-            *(f"x.start_date + {days}" for days in
-              {no_active, p("client_not_contacted", "days"), p("moved_without_handover", "days")}),
-            f"x.mapping_period_end - {p('mapping_period_ending', 'days_before')}", "x.mapping_period_end + 1",
-            f"x.end_date + {p('screening_due', 'reassess_after_days')}",
-            f"x.end_date + {p('screening_due', 'reassess_after_days') + 1}",
-        ]),
-        ("plans_plan x " + episode.format("x.episode_id"), "e.client_id", [
-            f"x.next_review_due - {p('plan_review_due', 'days_before')}", "x.next_review_due + 1",
-        ]),
-        ("plans_planreview x " + plan.format("x.plan_id") + " WHERE x.trigger = 'client_request' "
-         "AND x.held_on IS NULL", "e.client_id", [f"{local('x.requested_at')} + {p('review_requested', 'days')}"]),
-        ("referrals_referral x", "x.client_id", [
-            *(f"{local('x.sent_at')} + {days}" for days in {p("referral_unanswered", "days"), no_active}),
-            *(f"{local('x.decided_at')} + {days}" for days in {p("referral_waitlisted", "days"), declined,
-                                                               no_active}),
-            *(f"{local('x.ended_at')} + {days}" for days in {ended, no_active}),
-        ]),
-        ("plans_step x JOIN plans_goal g ON g.id = x.goal_id JOIN plans_planversion v ON v.id = g.plan_version_id "
-         + plan.format("v.plan_id") + " WHERE x.due_date IS NOT NULL", "e.client_id",
-         [f"x.due_date + {p('plan_step_overdue', 'grace_days') + 1}"]),
-        ("clients_clientcontact x", "x.client_id",
-         [local("x.at"), f"{local('x.at')} + {p('client_not_contacted', 'days')}"]),
-        ("clients_consent x WHERE x.revoked_at IS NULL", "x.client_id", [
-            local("x.valid_from"), local("x.valid_from") + " + 1",
-            *(f"{local('x.valid_to')} + {shift}" for shift in
-              (-1, 0, 1, -consent_days - 1, -consent_days, -consent_days + 1)),
-        ]),
-        ("clients_residencechange x", "x.client_id",
-         ["x.moved_on", f"x.moved_on + {p('moved_without_handover', 'days')}"]),
-    ]
-
-
-def _set_wake(rules: list[Any], as_of: dt.date, *, scoped: bool) -> None:
-    """Each evaluated client's wake-up day: the first day after *as-of* on which time alone could change their
-    alerts (``_wake_branches``). A client with no such day is not woken by time; a change to their data
-    (recorded by the triggers) still brings them into the next sweep. PostgreSQL only (SQLite always sweeps
-    in full)."""
-    if connection.vendor != "postgresql":
-        return
-    from polku.assessments.models import Instrument
-
-    params = {r.rule.code: dict(r.params) for r in rules}
-    instruments = list(
-        Instrument.objects.filter(code__in=["work-ability-score", "life-situation"]).values_list("pk", flat=True)
-    )
-    wake, scope = ClientWake._meta.db_table, SweepScope._meta.db_table
-    selects = []
-    for source, client, dates in _wake_branches(params, settings.TIME_ZONE, instruments):
-        table, _, where = source.partition(" WHERE ")
-        joins = f" JOIN {scope} s ON s.client_id = {client}" if scoped else ""
-        condition = f" WHERE {where}" if where else ""
-        values = ", ".join(f"({d})" for d in dates)
-        selects.append(
-            f"SELECT {client} AS client_id, d.day FROM {table}{joins} "  # noqa: S608 - fixed names
-            f"CROSS JOIN LATERAL (VALUES {values}) AS d(day){condition}"
-        )
-    union = " UNION ALL ".join(selects)
-    with connection.cursor() as cursor:
-        if scoped:
-            cursor.execute(f"DELETE FROM {wake} WHERE client_id IN (SELECT client_id FROM {scope})")  # noqa: S608
-        else:
-            cursor.execute(f"TRUNCATE {wake}")
-        cursor.execute(
-            f"INSERT INTO {wake} (client_id, next_on) SELECT client_id, min(day) FROM ({union}) AS days "  # noqa: S608
-            f"WHERE day > %s GROUP BY client_id",
-            [as_of],
+             as_of, *scope_params],
         )
 
 

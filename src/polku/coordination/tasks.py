@@ -50,4 +50,5 @@ def daily_sweep(as_of: str | None = None, reschedule: bool = True) -> dict[str, 
     if reschedule:
         schedule_next()
     return {"as_of": result.run.as_of.isoformat(), "opened": result.run.opened, "resolved": result.run.resolved,
-            "open": result.run.open_total, "seconds": round(result.seconds, 2)}
+            "open": result.run.open_total, "seconds": round(result.seconds, 2),
+            "incremental": result.run.incremental, "clients_evaluated": result.run.clients_evaluated}

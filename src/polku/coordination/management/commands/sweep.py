@@ -40,6 +40,9 @@ class Command(BaseCommand):
                             help="queue the nightly sweep as a background task (run by polku worker) instead")
         parser.add_argument("--enqueue", action="store_true", help="queue one sweep now for the worker")
         parser.add_argument("--no-progress", action="store_true", help="do not show progress on stderr")
+        parser.add_argument("--full", action="store_true",
+                            help="evaluate every client, not only those whose data changed or whose next threshold "
+                                 "came due (PostgreSQL sweeps incrementally when it can)")
 
     def handle(self, *args: Any, **opts: Any) -> None:
         with translation.override(opts["language"] or translation.get_language() or "fi"):
@@ -58,7 +61,7 @@ class Command(BaseCommand):
             return
         progress = None if opts["no_progress"] or opts["format"] == "json" else self.stderr.write
         try:
-            result = sweep(as_of=as_of, triggered_by="command", progress=progress)
+            result = sweep(as_of=as_of, triggered_by="command", progress=progress, full=opts["full"])
         except DomainError as exc:
             raise CommandError(str(exc)) from exc
         run = result.run
@@ -74,7 +77,8 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps({
                 "as_of": run.as_of.isoformat(), "opened": run.opened, "resolved": run.resolved,
                 "open": run.open_total, "by_rule": run.counts, "by_organisation": organisations,
-                "seconds": round(result.seconds, 3),
+                "seconds": round(result.seconds, 3), "incremental": run.incremental,
+                "clients_evaluated": run.clients_evaluated,
                 "rule_seconds": {k: round(v, 3) for k, v in result.rule_seconds.items()},
             }, ensure_ascii=False, indent=2))
             return
@@ -83,6 +87,12 @@ class Command(BaseCommand):
                             "in %(seconds).1f s.") % {"day": run.as_of.isoformat(), "open": run.open_total,
                                                       "opened": run.opened, "resolved": run.resolved,
                                                       "seconds": result.seconds})
+        if run.incremental:
+            self.stdout.write(_("Incremental: clients evaluated %(n)s (their data changed, or their next threshold "
+                                "came due); nobody else's alerts can have changed.")
+                              % {"n": run.clients_evaluated})
+        else:
+            self.stdout.write(_("Full: every client evaluated."))
         self.stdout.write("")
         self.stdout.write(format_table([_("rule"), _("what"), _("open")], rows))
         self.stdout.write("")
