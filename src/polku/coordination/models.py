@@ -234,6 +234,7 @@ class SweepScope(models.Model):
     """Working table of one incremental sweep: the clients it evaluates (changed, or due to wake)."""
 
     client_id = models.BigIntegerField(primary_key=True)
+    changed = models.BooleanField(default=False)  # their data changed (else only their wake-up day came)
 
     def __str__(self) -> str:
         return str(self.client_id)

@@ -36,7 +36,7 @@ from .models import (
     SweepScope,
     SweepState,
 )
-from .rules import CANDIDATE_COLUMNS, RULES, _years_before, array_literal, effective_rules, validate_rule_settings
+from .rules import CANDIDATE_COLUMNS, RULES, _years_before, effective_rules, validate_rule_settings
 from .wake import set_wake
 
 KEY = ("rule", "client_id", "object_type", "object_id")
@@ -83,7 +83,8 @@ def sweep(
         _lock()
         now = timezone.now()
         fingerprint = _fingerprint(rules)
-        incremental = not full and _can_be_incremental(as_of, fingerprint)
+        last_as_of = None if full else _incremental_since(as_of, fingerprint)
+        incremental = last_as_of is not None
         run = SweepRun.objects.create(as_of=as_of, started_at=now, triggered_by=triggered_by[:100],
                                       incremental=incremental)
         _empty_candidates()
@@ -107,7 +108,7 @@ def sweep(
         opened = step("open the new gaps", lambda: _open_new(run, now, as_of, scoped=scope is not None))
         if opened > 1000:
             step("analyze the alerts", lambda: _analyze(Alert))
-        step("client vulnerability", lambda: _set_vulnerability(as_of, scope=scope))
+        step("client vulnerability", lambda: _set_vulnerability(as_of, scope=scope, since=last_as_of, run=run))
         step("next wake-up days", lambda: set_wake(rules, as_of, scope=scope))
         counts = step("count", lambda: dict(
             Alert.objects.filter(resolved_at__isnull=True).order_by().values_list("rule").annotate(n=Count("pk"))
@@ -128,18 +129,19 @@ def _fingerprint(rules: list[Any]) -> str:
     return hashlib.sha256(json.dumps(described).encode()).hexdigest()
 
 
-def _can_be_incremental(as_of: dt.date, fingerprint: str) -> bool:
+def _incremental_since(as_of: dt.date, fingerprint: str) -> dt.date | None:
+    """The last sweep's day if this one can be incremental, else None."""
     if connection.vendor != "postgresql":
-        return False
+        return None
     state = SweepState.objects.select_for_update().filter(pk=1).first()
     every = int(settings.POLKU.get("SWEEP_FULL_EVERY_DAYS", 7))
     recent_full = every <= 0 or SweepRun.objects.filter(
         incremental=False, finished_at__gte=timezone.now() - dt.timedelta(days=every)
     ).exists()
-    return bool(
-        state is not None and not state.full_needed and state.last_as_of is not None
-        and as_of >= state.last_as_of and state.rules_fingerprint == fingerprint and recent_full
-    )
+    if (state is not None and not state.full_needed and state.last_as_of is not None
+            and as_of >= state.last_as_of and state.rules_fingerprint == fingerprint and recent_full):
+        return state.last_as_of
+    return None
 
 
 def _save_state(as_of: dt.date, fingerprint: str) -> None:
@@ -164,8 +166,9 @@ def _fill_scope(as_of: dt.date) -> tuple[int, ...]:
         cursor.execute(f"TRUNCATE {scope}")
         cursor.execute(
             f"WITH taken AS (DELETE FROM {changed} RETURNING client_id) "  # noqa: S608 - table names from models
-            f"INSERT INTO {scope} (client_id) SELECT client_id FROM taken "
-            f"UNION SELECT client_id FROM {wake} WHERE next_on <= %s",
+            f"INSERT INTO {scope} (client_id, changed) SELECT client_id, bool_or(changed) FROM ("
+            f"SELECT client_id, true AS changed FROM taken "
+            f"UNION ALL SELECT client_id, false FROM {wake} WHERE next_on <= %s) AS found GROUP BY client_id",
             [as_of],
         )
         cursor.execute(f"ANALYZE {scope}")
@@ -287,10 +290,15 @@ def _open_new(run: SweepRun, now: dt.datetime, as_of: dt.date, *, scoped: bool =
         return opened
 
 
-def _set_vulnerability(as_of: dt.date, *, scope: tuple[int, ...] | None = None) -> None:
+def _set_vulnerability(as_of: dt.date, *, scope: tuple[int, ...] | None = None, since: dt.date | None = None,
+                       run: SweepRun | None = None) -> None:
     """Each open alert's client vulnerability (0–6): under 25, 55 or over, homeless, a disability, the latest
     work-ability score poor, the latest life-situation mapping high. Computed once per client with open alerts,
-    the latest assessments found by index (client, instrument, date), and written only where it changed."""
+    the latest assessments found by index (client, instrument, date), and written only where it changed.
+
+    An incremental sweep (``scope``, the last sweep's day ``since``) computes it only where it can have changed:
+    for clients whose data changed, who turned 25 or 55 since, or whose assessment dated since then now counts,
+    and for the alerts it has just opened."""
     from polku.assessments.models import Instrument
     from polku.clients.models import Client
 
@@ -304,13 +312,21 @@ def _set_vulnerability(as_of: dt.date, *, scope: tuple[int, ...] | None = None) 
         f"(SELECT a.band FROM {assessment} a WHERE a.client_id = c.id AND a.instrument_id = %s "  # noqa: S608
         f"AND a.assessed_on <= %s ORDER BY a.assessed_on DESC, a.id DESC LIMIT 1)"
     )
-
-    if scope is None:
+    if scope is None or since is None or run is None:
         clients, scope_params = f"c.id IN (SELECT client_id FROM {alert} WHERE resolved_at IS NULL)", []  # noqa: S608
-    else:  # looked up by index, client by client: the scope is a small part of the base
-        clients = (f"c.id = ANY({array_literal(scope)}) AND EXISTS (SELECT 1 FROM {alert} o "  # noqa: S608
-                   "WHERE o.client_id = c.id AND o.resolved_at IS NULL)")
-        scope_params = []
+    else:
+        table = SweepScope._meta.db_table
+        clients = (
+            f"c.id IN (SELECT client_id FROM {table} WHERE changed "  # noqa: S608 - table names from models
+            f"UNION SELECT client_id FROM {alert} WHERE opened_run_id = %s "
+            f"UNION SELECT b.id FROM {table} s JOIN {client} b ON b.id = s.client_id "
+            f"WHERE (b.birth_date > %s AND b.birth_date <= %s) OR (b.birth_date > %s AND b.birth_date <= %s) "
+            f"UNION SELECT a.client_id FROM {table} s JOIN {assessment} a ON a.client_id = s.client_id "
+            f"WHERE a.instrument_id IN (%s, %s) AND a.assessed_on > %s AND a.assessed_on <= %s) "
+            f"AND EXISTS (SELECT 1 FROM {alert} o WHERE o.client_id = c.id AND o.resolved_at IS NULL)"
+        )
+        scope_params = [run.pk, _years_before(since, 25), under_25, _years_before(since, 55), over_55,
+                        instruments.get("work-ability-score", 0), instruments.get("life-situation", 0), since, as_of]
     with connection.cursor() as cursor:
         cursor.execute(
             f"""WITH score AS (
