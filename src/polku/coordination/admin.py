@@ -45,7 +45,8 @@ class RuleSettingAdmin(admin.ModelAdmin):
 class SweepRunAdmin(admin.ModelAdmin):
     """Read-only record of the sweeps (alerts about clients are not in the admin: they are client data)."""
 
-    list_display = ["as_of", "started_at", "finished_at", "opened", "resolved", "open_total", "triggered_by"]
+    list_display = ["as_of", "started_at", "finished_at", "incremental", "clients_evaluated", "opened", "resolved",
+                    "open_total", "triggered_by"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

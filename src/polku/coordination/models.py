@@ -223,7 +223,7 @@ class SweepState(models.Model):
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     full_needed = models.BooleanField(default=True)
-    last_as_of = models.DateField(null=True)
+    last_as_of = models.DateField(null=True, blank=True)
     rules_fingerprint = models.CharField(max_length=64, blank=True)
 
     def __str__(self) -> str:

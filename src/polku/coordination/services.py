@@ -313,7 +313,8 @@ def _set_vulnerability(as_of: dt.date, *, scope: tuple[int, ...] | None = None, 
         f"AND a.assessed_on <= %s ORDER BY a.assessed_on DESC, a.id DESC LIMIT 1)"
     )
     if scope is None or since is None or run is None:
-        clients, scope_params = f"c.id IN (SELECT client_id FROM {alert} WHERE resolved_at IS NULL)", []  # noqa: S608
+        clients = f"c.id IN (SELECT client_id FROM {alert} WHERE resolved_at IS NULL)"  # noqa: S608
+        scope_params: list[Any] = []
     else:
         table = SweepScope._meta.db_table
         clients = (

@@ -127,7 +127,9 @@ def next_ids(models: list[Any]) -> dict[str, int]:
 def bulk_load(models: list[Any]) -> Iterator[None]:
     """On PostgreSQL, load without per-row foreign-key triggers and index upkeep: drop the tables' foreign keys
     and secondary indexes, and re-create them afterwards (each foreign key is then checked once, set-based).
-    Must run inside a transaction, so a failure leaves the schema as it was. Elsewhere, does nothing."""
+    The incremental sweep's change triggers are switched off too, and the next sweep is marked as a full one
+    (it evaluates every client anyway). Must run inside a transaction, so a failure leaves the schema as it was.
+    Elsewhere, does nothing."""
     if not _is_postgres():
         yield
         return
@@ -149,12 +151,25 @@ def bulk_load(models: list[Any]) -> Iterator[None]:
             [tables],
         )
         indexes = cursor.fetchall()
+        cursor.execute(
+            "SELECT c.relname, t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+            "WHERE c.relname = ANY(%s) AND t.tgname LIKE 'polku\\_changed\\_%%' AND t.tgname <> 'polku_changed_trunc'",
+            [tables],
+        )
+        change_triggers = cursor.fetchall()
         for table, name, _definition in foreign_keys:
             cursor.execute(f"ALTER TABLE {table} DROP CONSTRAINT {connection.ops.quote_name(name)}")
         for name, _definition in indexes:
             cursor.execute(f"DROP INDEX {name}")
+        for table, trigger in change_triggers:
+            cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER {trigger}")
     yield
     with connection.cursor() as cursor:
+        for table, trigger in change_triggers:
+            cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER {trigger}")
+        if change_triggers:
+            cursor.execute("INSERT INTO coordination_sweepstate (id, full_needed, rules_fingerprint) "
+                           "VALUES (1, true, '') ON CONFLICT (id) DO UPDATE SET full_needed = true")
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         for _name, definition in indexes:
             cursor.execute(definition)

@@ -45,7 +45,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.PositiveSmallIntegerField(default=1, primary_key=True, serialize=False)),
                 ('full_needed', models.BooleanField(default=True)),
-                ('last_as_of', models.DateField(null=True)),
+                ('last_as_of', models.DateField(blank=True, null=True)),
                 ('rules_fingerprint', models.CharField(blank=True, max_length=64)),
             ],
         ),
