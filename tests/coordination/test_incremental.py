@@ -176,3 +176,15 @@ def test_what_every_client_depends_on_makes_the_next_sweep_full(region: Any, adm
     assert not sweep(as_of=AS_OF).run.incremental
     assert not sweep(as_of=AS_OF - dt.timedelta(days=1)).run.incremental, "going back in time is a full sweep"
     assert not sweep(as_of=AS_OF, full=True).run.incremental
+
+
+def test_too_many_clients_to_evaluate_make_a_full_sweep(region: Any, monkeypatch: Any) -> None:
+    from polku.coordination import services
+
+    sweep(as_of=AS_OF)
+    monkeypatch.setattr(services, "INCREMENTAL_AT_MOST", 5)
+    assert sweep(as_of=AS_OF).run.incremental, "nobody to evaluate: incremental"
+    late = sweep(as_of=AS_OF + dt.timedelta(days=60))
+    assert not late.run.incremental and late.run.clients_evaluated is None, "two months of wake-ups: full"
+    assert not ChangedClient.objects.exists()
+    assert sweep(as_of=AS_OF + dt.timedelta(days=60)).run.incremental

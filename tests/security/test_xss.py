@@ -49,6 +49,7 @@ NOT_SHOWN: dict[tuple[str, str], str] = {
     ("clients.BenefitPeriod", "source"): "register provenance: API and exports",
     ("clients.Client", "address"): "not shown in the UI",
     ("clients.ResidenceChange", "source"): "register provenance: API and exports",
+    ("coordination.SweepState", "rules_fingerprint"): "the incremental sweep's own bookkeeping (a hash), never shown",
     ("episodes.JointServiceEpisode", "end_notes"): "the demo region has no closed episode with notes in view",
     ("impact.ContractPayment", "data_source"): "outcome-contract evidence: command line",
     ("impact.EffectRun", "data_source"): "shown only with a computed effect run (none seeded here)",

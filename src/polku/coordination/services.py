@@ -41,6 +41,11 @@ from .wake import set_wake
 
 KEY = ("rule", "client_id", "object_type", "object_id")
 
+#: An incremental sweep with more clients to evaluate than this turns into a full one. At a million clients a
+#: full sweep took 110 s and an incremental one of 128,437 clients 54 s (docs/BENCHMARKS.md): the two meet at
+#: about a quarter of a million.
+INCREMENTAL_AT_MOST = 250_000
+
 
 @dataclass
 class SweepResult:
@@ -83,7 +88,8 @@ def sweep(
         _lock()
         now = timezone.now()
         fingerprint = _fingerprint(rules)
-        last_as_of = None if full else _incremental_since(as_of, fingerprint)
+        state = _lock_state()
+        last_as_of = None if full else _incremental_since(state, as_of, fingerprint)
         incremental = last_as_of is not None
         run = SweepRun.objects.create(as_of=as_of, started_at=now, triggered_by=triggered_by[:100],
                                       incremental=incremental)
@@ -91,8 +97,12 @@ def sweep(
         scope: tuple[int, ...] | None = None
         if incremental:
             scope = step("choose the clients", lambda: _fill_scope(as_of))
-            run.clients_evaluated = len(scope)
-        else:
+            if len(scope) > INCREMENTAL_AT_MOST:  # e.g. months since the last sweep: a full one costs less
+                scope, incremental, run.incremental = None, False, False
+                run.save(update_fields=["incremental"])
+            else:
+                run.clients_evaluated = len(scope)
+        if not incremental:
             step("forget the recorded changes", _forget_changes)
         enabled = [r for r in rules if r.enabled]
         for number, effective in enumerate(enabled, start=1):
@@ -129,11 +139,22 @@ def _fingerprint(rules: list[Any]) -> str:
     return hashlib.sha256(json.dumps(described).encode()).hexdigest()
 
 
-def _incremental_since(as_of: dt.date, fingerprint: str) -> dt.date | None:
-    """The last sweep's day if this one can be incremental, else None."""
+def _lock_state() -> SweepState | None:
+    """The incremental sweep's state row, locked until the sweep commits (PostgreSQL). A change to something
+    every client depends on, made while the sweep runs, marks the next sweep as a full one through this row: its
+    trigger waits for the lock, so the sweep cannot clear the mark after it was set."""
     if connection.vendor != "postgresql":
         return None
-    state = SweepState.objects.select_for_update().filter(pk=1).first()
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {SweepState._meta.db_table} (id, full_needed, rules_fingerprint) "  # noqa: S608
+                       "VALUES (1, true, '') ON CONFLICT (id) DO NOTHING")
+    return SweepState.objects.select_for_update().get(pk=1)
+
+
+def _incremental_since(state: SweepState | None, as_of: dt.date, fingerprint: str) -> dt.date | None:
+    """The last sweep's day if this one can be incremental, else None."""
+    if state is None:
+        return None
     every = int(settings.POLKU.get("SWEEP_FULL_EVERY_DAYS", 7))
     recent_full = every <= 0 or SweepRun.objects.filter(
         incremental=False, finished_at__gte=timezone.now() - dt.timedelta(days=every)
