@@ -114,10 +114,6 @@ class Context:
     #: Incremental sweep: the clients it evaluates (None: everybody).
     scope: tuple[int, ...] | None = None
 
-    @property
-    def scoped(self) -> bool:
-        return self.scope is not None
-
     def day_start(self, day: dt.date) -> dt.datetime:
         """The first moment of ``day`` in Finnish time (timestamps are compared against these)."""
         return timezone.make_aware(dt.datetime.combine(day, dt.time.min), timezone.get_default_timezone())

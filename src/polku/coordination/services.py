@@ -153,23 +153,21 @@ def _lock_state() -> SweepState | None:
 
 def _incremental_since(state: SweepState | None, as_of: dt.date, fingerprint: str) -> dt.date | None:
     """The last sweep's day if this one can be incremental, else None."""
-    if state is None:
+    if (state is None or state.full_needed or state.last_as_of is None or as_of < state.last_as_of
+            or state.rules_fingerprint != fingerprint):
         return None
     every = int(settings.POLKU.get("SWEEP_FULL_EVERY_DAYS", 7))
-    recent_full = every <= 0 or SweepRun.objects.filter(
+    if every > 0 and not SweepRun.objects.filter(
         incremental=False, finished_at__gte=timezone.now() - dt.timedelta(days=every)
-    ).exists()
-    if (state is not None and not state.full_needed and state.last_as_of is not None
-            and as_of >= state.last_as_of and state.rules_fingerprint == fingerprint and recent_full):
-        return state.last_as_of
-    return None
+    ).exists():
+        return None
+    return state.last_as_of
 
 
 def _save_state(as_of: dt.date, fingerprint: str) -> None:
+    """The row exists and is locked since ``_lock_state``."""
     if connection.vendor == "postgresql":
-        SweepState.objects.update_or_create(
-            pk=1, defaults={"full_needed": False, "last_as_of": as_of, "rules_fingerprint": fingerprint}
-        )
+        SweepState.objects.filter(pk=1).update(full_needed=False, last_as_of=as_of, rules_fingerprint=fingerprint)
 
 
 def _forget_changes() -> None:

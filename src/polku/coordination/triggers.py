@@ -6,7 +6,7 @@ Every table a coordination rule reads gets statement-level triggers that put the
 ``coordination_changedclient``. Tables every client depends on (organisations, service areas, instruments,
 services, rule settings) and any TRUNCATE instead mark the next sweep as a full one (``coordination_sweepstate``).
 On SQLite there are no triggers and every sweep is a full one. Keep :data:`CLIENT_TABLES` in step with the
-tables the rules (``rules.py``) and the wake-up days (``services._WAKE_BRANCHES``) read.
+tables the rules (``rules.py``) and the wake-up days (``wake._wake_queries``) read.
 """
 
 from __future__ import annotations
@@ -43,6 +43,12 @@ GLOBAL_TABLES = (
     "coordination_rulesetting",
 )
 
+#: Marks the next sweep as a full one (the trigger on GLOBAL_TABLES; also the synthetic bulk loader).
+MARK_FULL_NEEDED = (
+    "INSERT INTO coordination_sweepstate (id, full_needed, rules_fingerprint) VALUES (1, true, '') "
+    "ON CONFLICT (id) DO UPDATE SET full_needed = true"
+)
+
 FUNCTIONS = """
 CREATE OR REPLACE FUNCTION polku_mark_changed_clients() RETURNS trigger LANGUAGE plpgsql AS $fn$
 BEGIN
@@ -62,12 +68,11 @@ $fn$;
 
 CREATE OR REPLACE FUNCTION polku_sweep_full_needed() RETURNS trigger LANGUAGE plpgsql AS $fn$
 BEGIN
-    INSERT INTO coordination_sweepstate (id, full_needed, rules_fingerprint) VALUES (1, true, '')
-    ON CONFLICT (id) DO UPDATE SET full_needed = true;
+    {mark};
     RETURN NULL;
 END
 $fn$;
-"""
+""".replace("{mark}", MARK_FULL_NEEDED)
 
 
 def _quote(text: str) -> str:

@@ -168,8 +168,9 @@ def bulk_load(models: list[Any]) -> Iterator[None]:
         for table, trigger in change_triggers:
             cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER {trigger}")
         if change_triggers:
-            cursor.execute("INSERT INTO coordination_sweepstate (id, full_needed, rules_fingerprint) "
-                           "VALUES (1, true, '') ON CONFLICT (id) DO UPDATE SET full_needed = true")
+            from polku.coordination.triggers import MARK_FULL_NEEDED
+
+            cursor.execute(MARK_FULL_NEEDED)
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         for _name, definition in indexes:
             cursor.execute(definition)
