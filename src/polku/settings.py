@@ -233,6 +233,8 @@ POLKU: dict[str, Any] = {
     # An incremental sweep (PostgreSQL) turns into a full one when no full sweep has finished in this many days:
     # a safety net for changes the triggers cannot see (a restore, triggers disabled by hand). 0: never.
     "SWEEP_FULL_EVERY_DAYS": int(os.environ.get("POLKU_SWEEP_FULL_EVERY_DAYS", "7")),
+    # Database connections the sweep runs its rules and wake-up days on at once (PostgreSQL; 1: only its own).
+    "SWEEP_CONNECTIONS": int(os.environ.get("POLKU_SWEEP_CONNECTIONS", str(min(4, os.cpu_count() or 1)))),
     # Retention rules' overrides, e.g. {"client_record": {"years": 12, "action": "delete"}}; the rules and their
     # sources are in var/security/retention.md. Checked at start-up (``polku check``).
     "RETENTION": _json_setting("POLKU_RETENTION"),

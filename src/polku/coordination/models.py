@@ -215,6 +215,17 @@ class ClientWake(models.Model):
         return f"{self.client_id} {self.next_on}"
 
 
+class WakeStage(models.Model):
+    """Working table of one sweep that runs on helper connections (``parallel.py``): each evaluated client's
+    candidate wake-up days, written by the helpers, taken into :class:`ClientWake` by the sweep's transaction."""
+
+    client_id = models.BigIntegerField()
+    next_on = models.DateField()
+
+    def __str__(self) -> str:
+        return f"{self.client_id} {self.next_on}"
+
+
 class SweepState(models.Model):
     """What the incremental sweep needs to know about the last one (a single row, id 1). A missing row, or
     ``full_needed``, means the next sweep evaluates everybody: written by the triggers when something every

@@ -24,6 +24,7 @@ from polku.core.errors import InvalidInput
 from polku.episodes.models import EpisodeParticipant
 from polku.organisations.models import Organisation, OrganisationKind
 
+from . import parallel
 from .models import (
     Alert,
     AlertCandidate,
@@ -35,9 +36,10 @@ from .models import (
     SweepRun,
     SweepScope,
     SweepState,
+    WakeStage,
 )
 from .rules import CANDIDATE_COLUMNS, RULES, _years_before, effective_rules, validate_rule_settings
-from .wake import set_wake
+from .wake import set_wake, staged_statements, take_staged
 
 KEY = ("rule", "client_id", "object_type", "object_id")
 
@@ -76,6 +78,7 @@ def sweep(
     rules = effective_rules()
     timings: dict[str, float] = {}
     say = progress or (lambda _message: None)
+    helpers = parallel.can_run(outer_atomic=connection.in_atomic_block)
 
     def step(name: str, work: Callable[[], Any]) -> Any:
         t0 = time.perf_counter()
@@ -93,7 +96,9 @@ def sweep(
         incremental = last_as_of is not None
         run = SweepRun.objects.create(as_of=as_of, started_at=now, triggered_by=triggered_by[:100],
                                       incremental=incremental)
-        _empty_candidates()
+        # With helpers the candidates' table is emptied by them, outside this transaction (a lock held here on
+        # it would make them wait for the end of the sweep).
+        _empty_candidates(candidates=not helpers)
         scope: tuple[int, ...] | None = None
         if incremental:
             scope = step("choose the clients", lambda: _fill_scope(as_of))
@@ -105,11 +110,28 @@ def sweep(
         if not incremental:
             step("forget the recorded changes", _forget_changes)
         enabled = [r for r in rules if r.enabled]
-        for number, effective in enumerate(enabled, start=1):
+        if helpers:
+            statements = [
+                *staged_statements(rules, as_of, scope=scope),
+                *(parallel.Statement(r.rule.code, *_candidate_insert(r.rule.query(r.context(as_of, scope=scope))))
+                  for r in enabled),
+            ]
             t0 = time.perf_counter()
-            _insert_candidates(effective.rule.query(effective.context(as_of, scope=scope)))
-            timings[effective.rule.code] = time.perf_counter() - t0
-            say(f"[{number}/{len(enabled)}] {effective.rule.code}: {timings[effective.rule.code]:.2f} s")
+            timings.update(parallel.run_all(
+                [parallel.Statement("empty", f"TRUNCATE {AlertCandidate._meta.db_table}, "
+                                             f"{WakeStage._meta.db_table}", [])],
+                sorted(statements, key=lambda s: -_EXPECTED_COST.get(s.name, 1)),
+                snapshot=parallel.export_snapshot(), say=say,
+            ))
+            timings["rules and wake-up days on helper connections"] = time.perf_counter() - t0
+        else:
+            for number, effective in enumerate(enabled, start=1):
+                t0 = time.perf_counter()
+                sql, params = _candidate_insert(effective.rule.query(effective.context(as_of, scope=scope)))
+                with connection.cursor() as cursor:
+                    cursor.execute(sql, params)
+                timings[effective.rule.code] = time.perf_counter() - t0
+                say(f"[{number}/{len(enabled)}] {effective.rule.code}: {timings[effective.rule.code]:.2f} s")
 
         step("analyze the found gaps", lambda: _analyze(AlertCandidate))
         step("assign responsible persons", _assign_responsible)
@@ -119,7 +141,10 @@ def sweep(
         if opened > 1000:
             step("analyze the alerts", lambda: _analyze(Alert))
         step("client vulnerability", lambda: _set_vulnerability(as_of, scope=scope, since=last_as_of, run=run))
-        step("next wake-up days", lambda: set_wake(rules, as_of, scope=scope))
+        if helpers:
+            step("next wake-up days", lambda: take_staged(scope=scope))
+        else:
+            step("next wake-up days", lambda: set_wake(rules, as_of, scope=scope))
         counts = step("count", lambda: dict(
             Alert.objects.filter(resolved_at__isnull=True).order_by().values_list("rule").annotate(n=Count("pk"))
         ))
@@ -208,12 +233,15 @@ def _lock() -> None:
             cursor.execute("SELECT set_config('work_mem', %s, true)", [settings.POLKU["SWEEP_WORK_MEM"]])
 
 
-def _empty_candidates() -> None:
+def _empty_candidates(*, candidates: bool = True) -> None:
     """Empty the working tables (TRUNCATE on PostgreSQL: it is transactional there, and instant)."""
     if connection.vendor == "postgresql":
+        tables = [SweepScope._meta.db_table]
+        if candidates:
+            tables += [AlertCandidate._meta.db_table, WakeStage._meta.db_table]
         with connection.cursor() as cursor:
-            cursor.execute(f"TRUNCATE {AlertCandidate._meta.db_table}, {SweepScope._meta.db_table}")
-    else:
+            cursor.execute(f"TRUNCATE {', '.join(tables)}")
+    elif candidates:
         AlertCandidate.objects.all().delete()
 
 
@@ -225,13 +253,22 @@ def _analyze(model: Any) -> None:
             cursor.execute(f"ANALYZE {model._meta.db_table}")
 
 
-def _insert_candidates(rows: Any) -> None:
+def _candidate_insert(rows: Any) -> tuple[str, list[Any]]:
+    """The statement that writes a rule's gaps into the working table."""
     sql, params = rows.query.sql_with_params()
     table = AlertCandidate._meta.db_table
     columns = ", ".join(CANDIDATE_COLUMNS)
     aliases = ", ".join(f"c_{c}" for c in CANDIDATE_COLUMNS)
-    with connection.cursor() as cursor:
-        cursor.execute(f"INSERT INTO {table} ({columns}) SELECT {aliases} FROM ({sql}) AS found", params)  # noqa: S608
+    return f"INSERT INTO {table} ({columns}) SELECT {aliases} FROM ({sql}) AS found", list(params)  # noqa: S608
+
+
+#: Rough relative cost of the helper statements (the heaviest are started first, so that no connection is
+#: left with a long one at the end); measured at a million clients (docs/BENCHMARKS.md).
+_EXPECTED_COST: dict[str, float] = {
+    "wake-up days (1/3)": 8, "wake-up days (2/3)": 8, "wake-up days (3/3)": 8, "moved_without_handover": 7,
+    "screening_due": 7, "service_ended_no_next_step": 6, "no_active_service": 4, "plan_step_overdue": 3,
+    "client_not_contacted": 3,
+}
 
 
 def _assign_responsible() -> None:

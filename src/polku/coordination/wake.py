@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from .models import ClientWake
+from .models import ClientWake, WakeStage
 from .rules import array_literal
 
 
@@ -135,6 +135,32 @@ def _wake_queries(params: dict[str, dict[str, int]], tz: str, instruments: list[
     ]
 
 
+def _selects(rules: list[Any], as_of: dt.date, scope: tuple[int, ...] | None) -> list[tuple[str, list[Any]]]:
+    """The wake-up day queries for the sweep's clients (everybody where ``scope`` is None)."""
+    from polku.assessments.models import Instrument
+
+    params = {r.rule.code: dict(r.params) for r in rules}
+    instruments = list(
+        Instrument.objects.filter(code__in=["work-ability-score", "life-situation"]).values_list("pk", flat=True)
+    )
+    narrowed = " IS NOT NULL" if scope is None else f" = ANY({array_literal(scope)})"
+    return [(query.replace(" {scope}", narrowed), query_params)
+            for query, query_params in _wake_queries(params, settings.TIME_ZONE, instruments, as_of)]
+
+
+def _first_days(selects: list[tuple[str, list[Any]]], as_of: dt.date) -> tuple[str, list[Any]]:
+    """Each client's first day after *as-of* among the days of ``selects``."""
+    union = " UNION ALL ".join(f"({query})" for query, _params in selects)
+    values = [value for _query, query_params in selects for value in query_params]
+    return (f"SELECT client_id, min(day) FROM ({union}) AS days(client_id, day) WHERE day > %s GROUP BY client_id",
+            [*values, as_of])
+
+
+def _forget(scope: tuple[int, ...] | None) -> str:
+    wake = ClientWake._meta.db_table
+    return f"TRUNCATE {wake}" if scope is None else f"DELETE FROM {wake} WHERE client_id = ANY({array_literal(scope)})"
+
+
 def set_wake(rules: list[Any], as_of: dt.date, *, scope: tuple[int, ...] | None) -> None:
     """Each evaluated client's wake-up day: the first day after *as-of* on which time alone could change their
     alerts (``_wake_queries``). A client with no such day is not woken by time; a change to their data
@@ -142,29 +168,37 @@ def set_wake(rules: list[Any], as_of: dt.date, *, scope: tuple[int, ...] | None)
     in full)."""
     if connection.vendor != "postgresql":
         return
-    from polku.assessments.models import Instrument
-
-    params = {r.rule.code: dict(r.params) for r in rules}
-    instruments = list(
-        Instrument.objects.filter(code__in=["work-ability-score", "life-situation"]).values_list("pk", flat=True)
-    )
-    wake = ClientWake._meta.db_table
-    selects, values = [], []
-    for query, query_params in _wake_queries(params, settings.TIME_ZONE, instruments, as_of):
-        if scope is None:
-            selects.append(query.replace(" {scope}", " IS NOT NULL"))
-            values += query_params
-        else:
-            selects.append(query.replace(" {scope}", f" = ANY({array_literal(scope)})"))
-            values += query_params
-    union = " UNION ALL ".join(f"({q})" for q in selects)
+    first, values = _first_days(_selects(rules, as_of, scope), as_of)
     with connection.cursor() as cursor:
-        if scope is None:
-            cursor.execute(f"TRUNCATE {wake}")
-        else:
-            cursor.execute(f"DELETE FROM {wake} WHERE client_id = ANY({array_literal(scope)})")
-        cursor.execute(
-            f"INSERT INTO {wake} (client_id, next_on) SELECT client_id, min(day) FROM ({union}) AS days(client_id, "
-            f"day) WHERE day > %s GROUP BY client_id",
-            [*values, as_of],
-        )
+        cursor.execute(_forget(scope))
+        cursor.execute(f"INSERT INTO {ClientWake._meta.db_table} (client_id, next_on) {first}", values)
+
+
+#: How the wake-up day queries are split over helper connections (indexes into ``_wake_queries``), so that
+#: each part costs about as much as one of the heavier rules.
+PARTS = ((0, 1, 2, 4), (3, 5, 6, 9), (7, 8, 10, 11, 12))
+
+
+def staged_statements(rules: list[Any], as_of: dt.date, *, scope: tuple[int, ...] | None) -> list[Any]:
+    """The wake-up day queries as helper statements (``parallel.py``): each part writes its first days per
+    client into :class:`WakeStage`; :func:`take_staged` then keeps each client's earliest."""
+    from .parallel import Statement
+
+    selects = _selects(rules, as_of, scope)
+    assert sorted(i for part in PARTS for i in part) == list(range(len(selects))), "every wake query in one part"
+    stage = WakeStage._meta.db_table
+    statements = []
+    for number, part in enumerate(PARTS, start=1):
+        first, values = _first_days([selects[i] for i in part], as_of)
+        statements.append(Statement(f"wake-up days ({number}/{len(PARTS)})",
+                                    f"INSERT INTO {stage} (client_id, next_on) {first}", values))
+    return statements
+
+
+def take_staged(*, scope: tuple[int, ...] | None) -> None:
+    """In the sweep's transaction: the evaluated clients' wake-up days from what the helpers staged."""
+    wake, stage = ClientWake._meta.db_table, WakeStage._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(_forget(scope))
+        cursor.execute(f"INSERT INTO {wake} (client_id, next_on) SELECT client_id, min(next_on) FROM {stage} "
+                       "GROUP BY client_id")
