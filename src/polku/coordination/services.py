@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from polku.access.policy import authorize, client_data_service, deny
-from polku.assessments.models import Assessment
+from polku.assessments.models import Assessment, Instrument
 from polku.audit.models import AccessAction
 from polku.core.choices import DataCategory
 from polku.core.errors import InvalidInput
@@ -38,7 +38,14 @@ from .models import (
     SweepState,
     WakeStage,
 )
-from .rules import CANDIDATE_COLUMNS, RULES, _years_before, effective_rules, validate_rule_settings
+from .rules import (
+    CANDIDATE_COLUMNS,
+    RULES,
+    _years_before,
+    array_literal,
+    effective_rules,
+    validate_rule_settings,
+)
 from .wake import set_wake, staged_statements, take_staged
 
 KEY = ("rule", "client_id", "object_type", "object_id")
@@ -110,10 +117,14 @@ def sweep(
         if not incremental:
             step("forget the recorded changes", _forget_changes)
         enabled = [r for r in rules if r.enabled]
+        instruments = dict(
+            Instrument.objects.filter(code__in=["work-ability-score", "life-situation"]).values_list("code", "pk")
+        )
         if helpers:
             statements = [
                 *staged_statements(rules, as_of, scope=scope),
-                *(parallel.Statement(r.rule.code, *_candidate_insert(r.rule.query(r.context(as_of, scope=scope))))
+                *(parallel.Statement(r.rule.code, *_candidate_insert(r.rule.query(r.context(as_of, scope=scope)), as_of,
+                                                                    instruments))
                   for r in enabled),
             ]
             t0 = time.perf_counter()
@@ -127,20 +138,19 @@ def sweep(
         else:
             for number, effective in enumerate(enabled, start=1):
                 t0 = time.perf_counter()
-                sql, params = _candidate_insert(effective.rule.query(effective.context(as_of, scope=scope)))
+                sql, params = _candidate_insert(effective.rule.query(effective.context(as_of, scope=scope)), as_of,
+                                                instruments)
                 with connection.cursor() as cursor:
                     cursor.execute(sql, params)
                 timings[effective.rule.code] = time.perf_counter() - t0
                 say(f"[{number}/{len(enabled)}] {effective.rule.code}: {timings[effective.rule.code]:.2f} s")
 
         step("analyze the found gaps", lambda: _analyze(AlertCandidate))
-        step("assign responsible persons", _assign_responsible)
         resolved = step("resolve the gaps gone", lambda: _resolve_gone(run, now, as_of, scope=scope))
-        step("refresh the gaps found again", _refresh_found)
-        opened = step("open the new gaps", lambda: _open_new(run, now, as_of, scoped=scope is not None))
+        step("refresh the gaps found again", lambda: _refresh_found(scope))
+        opened = step("open the new gaps", lambda: _open_new(run, now, as_of, scope=scope))
         if opened > 1000:
             step("analyze the alerts", lambda: _analyze(Alert))
-        step("client vulnerability", lambda: _set_vulnerability(as_of, scope=scope, since=last_as_of, run=run))
         if helpers:
             step("next wake-up days", lambda: take_staged(scope=scope))
         else:
@@ -253,13 +263,54 @@ def _analyze(model: Any) -> None:
             cursor.execute(f"ANALYZE {model._meta.db_table}")
 
 
-def _candidate_insert(rows: Any) -> tuple[str, list[Any]]:
-    """The statement that writes a rule's gaps into the working table."""
+def _candidate_insert(rows: Any, as_of: dt.date, instruments: dict[str, int]) -> tuple[str, list[Any]]:
+    """The statement that writes a rule's gaps into the working table, each with what the alert needs besides
+    the gap itself, looked up by index for each gap found (so every helper connection does its own share):
+
+    - the client's *vulnerability* (0–6): under 25, 55 or over, homeless, a disability, the latest work-ability
+      score poor, the latest life-situation mapping high (the latest assessments as of the day);
+    - for episode gaps with no responsible organisation of their own, the episode's *coordinator*: the
+      responsible person of the participating employment services, else of any participating organisation,
+      the earliest to join."""
+    from polku.clients.models import Client
+
     sql, params = rows.query.sql_with_params()
-    table = AlertCandidate._meta.db_table
+    table, client = AlertCandidate._meta.db_table, Client._meta.db_table
+    part, org, assessment = EpisodeParticipant._meta.db_table, Organisation._meta.db_table, Assessment._meta.db_table
     columns = ", ".join(CANDIDATE_COLUMNS)
-    aliases = ", ".join(f"c_{c}" for c in CANDIDATE_COLUMNS)
-    return f"INSERT INTO {table} ({columns}) SELECT {aliases} FROM ({sql}) AS found", list(params)  # noqa: S608
+    aliases = [f"found.c_{c}" for c in CANDIDATE_COLUMNS]
+
+    def coordinator(column: str) -> str:
+        return (f"(SELECT p.{column} FROM {part} p JOIN {org} o ON o.id = p.organisation_id "  # noqa: S608
+                f"WHERE p.episode_id = found.c_episode_id AND p.left_on IS NULL "
+                f"ORDER BY CASE WHEN o.kind = %s THEN 0 ELSE 1 END, p.id LIMIT 1)")
+
+    def latest_band(instrument: str) -> str:
+        return (f"(SELECT a.band FROM {assessment} a WHERE a.client_id = c.id AND a.instrument_id = %s "  # noqa: S608
+                f"AND a.assessed_on <= %s ORDER BY a.assessed_on DESC, a.id DESC LIMIT 1)")
+
+    found_org = "found.c_responsible_organisation_id"
+    aliases[CANDIDATE_COLUMNS.index("responsible_organisation_id")] = (
+        f"CASE WHEN {found_org} IS NULL AND found.c_episode_id IS NOT NULL "
+        f"THEN {coordinator('organisation_id')} ELSE {found_org} END")
+    aliases[CANDIDATE_COLUMNS.index("responsible_person_id")] = (
+        f"CASE WHEN {found_org} IS NULL AND found.c_episode_id IS NOT NULL "
+        f"THEN {coordinator('responsible_person_id')} ELSE found.c_responsible_person_id END")
+    vulnerability = (
+        "(SELECT (CASE WHEN c.birth_date > %s THEN 1 ELSE 0 END)"  # noqa: S608 - table names from models
+        " + (CASE WHEN c.birth_date <= %s THEN 1 ELSE 0 END)"
+        f" + (CASE WHEN c.homeless = 'yes' THEN 1 ELSE 0 END) + (CASE WHEN c.disability = 'yes' THEN 1 ELSE 0 END)"
+        f" + (CASE WHEN {latest_band('work-ability-score')} = 'poor' THEN 1 ELSE 0 END)"
+        f" + (CASE WHEN {latest_band('life-situation')} = 'high' THEN 1 ELSE 0 END)"
+        f" FROM {client} c WHERE c.id = found.c_client_id)"
+    )
+    employment = OrganisationKind.EMPLOYMENT_SERVICES
+    return (
+        f"INSERT INTO {table} ({columns}, vulnerability) "  # noqa: S608 - table and column names from models
+        f"SELECT {', '.join(aliases)}, {vulnerability} FROM ({sql}) AS found",
+        [employment, employment, _years_before(as_of, 25), _years_before(as_of, 55),
+         instruments.get("work-ability-score", 0), as_of, instruments.get("life-situation", 0), as_of, *params],
+    )
 
 
 #: Rough relative cost of the helper statements (the heaviest are started first, so that no connection is
@@ -269,27 +320,6 @@ _EXPECTED_COST: dict[str, float] = {
     "screening_due": 7, "service_ended_no_next_step": 6, "no_active_service": 4, "plan_step_overdue": 3,
     "client_not_contacted": 3,
 }
-
-
-def _assign_responsible() -> None:
-    """Episode alerts go to the coordinator: the responsible person of the participating employment services
-    (else of any participating organisation, the earliest to join). One window-function pass over the
-    participants of the episodes found."""
-    cand, part = AlertCandidate._meta.db_table, EpisodeParticipant._meta.db_table
-    org = Organisation._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""UPDATE {cand} SET responsible_organisation_id = p.organisation_id,
-                    responsible_person_id = p.responsible_person_id
-                FROM (SELECT p.episode_id, p.organisation_id, p.responsible_person_id,
-                             ROW_NUMBER() OVER (PARTITION BY p.episode_id
-                                 ORDER BY CASE WHEN o.kind = %s THEN 0 ELSE 1 END, p.id) AS n
-                      FROM {part} p JOIN {org} o ON o.id = p.organisation_id
-                      WHERE p.left_on IS NULL AND p.episode_id IN (SELECT episode_id FROM {cand})) AS p
-                WHERE p.n = 1 AND p.episode_id = {cand}.episode_id
-                  AND {cand}.responsible_organisation_id IS NULL""",  # noqa: S608 - table names from models
-            [OrganisationKind.EMPLOYMENT_SERVICES],
-        )
 
 
 def _found() -> Exists:
@@ -306,14 +336,20 @@ def _resolve_gone(run: SweepRun, now: dt.datetime, as_of: dt.date, *, scope: tup
 
 
 REFRESHED = ("severity", "since", "due_on", "responsible_organisation_id", "responsible_person_id",
-             "counterpart_organisation_id", "episode_id", "category", "service_id")
+             "counterpart_organisation_id", "episode_id", "category", "service_id", "vulnerability")
 
 
-def _refresh_found() -> None:
-    """Alerts found again keep their history; only what changed (severity, dates, who is responsible) is
-    written, so a quiet day writes almost nothing."""
+def _within(column: str, scope: tuple[int, ...] | None) -> str:
+    """SQL: ``column`` among the incremental sweep's clients (always true in a full sweep). Lets the comparisons
+    with the open alerts read only the alerts of the clients evaluated, by index, not all of them."""
+    return "TRUE" if scope is None else f"{column} = ANY({array_literal(scope)})"
+
+
+def _refresh_found(scope: tuple[int, ...] | None = None) -> None:
+    """Alerts found again keep their history; only what changed (severity, dates, who is responsible, the
+    client's vulnerability) is written, so a quiet day writes almost nothing."""
     alert, cand = Alert._meta.db_table, AlertCandidate._meta.db_table
-    match = " AND ".join(f"c.{k} = {alert}.{k}" for k in KEY)
+    match = " AND ".join(f"c.{k} = {alert}.{k}" for k in KEY) + f" AND {_within(f'{alert}.client_id', scope)}"
     changed = " OR ".join(f"{alert}.{k} IS DISTINCT FROM c.{k}" for k in REFRESHED)
     with connection.cursor() as cursor:
         cursor.execute(
@@ -322,21 +358,21 @@ def _refresh_found() -> None:
         )
 
 
-def _open_new(run: SweepRun, now: dt.datetime, as_of: dt.date, *, scoped: bool = False) -> int:
+def _open_new(run: SweepRun, now: dt.datetime, as_of: dt.date, *, scope: tuple[int, ...] | None = None) -> int:
     """Open an alert for every gap found that has no open alert. In a full sweep on PostgreSQL the comparison
     must not be a nested loop over the alerts: the table grows while the statement inserts, and when it was
     (nearly) empty the planner would rescan it once per gap, which at a million clients never finished. An
     incremental sweep's few gaps are looked up one by one in the open alerts' unique index instead."""
     alert, cand = Alert._meta.db_table, AlertCandidate._meta.db_table
     copied = [c for c in CANDIDATE_COLUMNS if c != "rule"]
-    match = " AND ".join(f"a.{k} = c.{k}" for k in KEY)
+    match = " AND ".join(f"a.{k} = c.{k}" for k in KEY) + f" AND {_within('a.client_id', scope)}"
     with connection.cursor() as cursor:
-        no_nested_loops = connection.vendor == "postgresql" and not scoped
+        no_nested_loops = connection.vendor == "postgresql" and scope is None
         if no_nested_loops:
             cursor.execute("SELECT set_config('enable_nestloop', 'off', true)")
         cursor.execute(
             f"INSERT INTO {alert} (rule, {', '.join(copied)}, vulnerability, opened_run_id, opened_at, "  # noqa: S608
-            f"opened_as_of) SELECT c.rule, {', '.join('c.' + c for c in copied)}, 0, %s, %s, %s "
+            f"opened_as_of) SELECT c.rule, {', '.join('c.' + c for c in copied)}, c.vulnerability, %s, %s, %s "
             f"FROM {cand} AS c WHERE NOT EXISTS (SELECT 1 FROM {alert} AS a WHERE a.resolved_at IS NULL AND {match})",
             [run.pk, now, as_of],
         )
@@ -344,64 +380,6 @@ def _open_new(run: SweepRun, now: dt.datetime, as_of: dt.date, *, scoped: bool =
         if no_nested_loops:
             cursor.execute("SELECT set_config('enable_nestloop', 'on', true)")
         return opened
-
-
-def _set_vulnerability(as_of: dt.date, *, scope: tuple[int, ...] | None = None, since: dt.date | None = None,
-                       run: SweepRun | None = None) -> None:
-    """Each open alert's client vulnerability (0–6): under 25, 55 or over, homeless, a disability, the latest
-    work-ability score poor, the latest life-situation mapping high. Computed once per client with open alerts,
-    the latest assessments found by index (client, instrument, date), and written only where it changed.
-
-    An incremental sweep (``scope``, the last sweep's day ``since``) computes it only where it can have changed:
-    for clients whose data changed, who turned 25 or 55 since, or whose assessment dated since then now counts,
-    and for the alerts it has just opened."""
-    from polku.assessments.models import Instrument
-    from polku.clients.models import Client
-
-    alert, client, assessment = Alert._meta.db_table, Client._meta.db_table, Assessment._meta.db_table
-    instruments = dict(
-        Instrument.objects.filter(code__in=["work-ability-score", "life-situation"]).values_list("code", "pk")
-    )
-    under_25, over_55 = _years_before(as_of, 25), _years_before(as_of, 55)
-
-    latest_band = (  # the band of the client's latest assessment with an instrument (parameters: instrument, day)
-        f"(SELECT a.band FROM {assessment} a WHERE a.client_id = c.id AND a.instrument_id = %s "  # noqa: S608
-        f"AND a.assessed_on <= %s ORDER BY a.assessed_on DESC, a.id DESC LIMIT 1)"
-    )
-    if scope is None or since is None or run is None:
-        clients = f"c.id IN (SELECT client_id FROM {alert} WHERE resolved_at IS NULL)"  # noqa: S608
-        scope_params: list[Any] = []
-    else:
-        table = SweepScope._meta.db_table
-        clients = (
-            f"c.id IN (SELECT client_id FROM {table} WHERE changed "  # noqa: S608 - table names from models
-            f"UNION SELECT client_id FROM {alert} WHERE opened_run_id = %s "
-            f"UNION SELECT b.id FROM {table} s JOIN {client} b ON b.id = s.client_id "
-            f"WHERE (b.birth_date > %s AND b.birth_date <= %s) OR (b.birth_date > %s AND b.birth_date <= %s) "
-            f"UNION SELECT a.client_id FROM {table} s JOIN {assessment} a ON a.client_id = s.client_id "
-            f"WHERE a.instrument_id IN (%s, %s) AND a.assessed_on > %s AND a.assessed_on <= %s) "
-            f"AND EXISTS (SELECT 1 FROM {alert} o WHERE o.client_id = c.id AND o.resolved_at IS NULL)"
-        )
-        scope_params = [run.pk, _years_before(since, 25), under_25, _years_before(since, 55), over_55,
-                        instruments.get("work-ability-score", 0), instruments.get("life-situation", 0), since, as_of]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""WITH score AS (
-                    SELECT c.id AS client_id,
-                           (CASE WHEN c.birth_date > %s THEN 1 ELSE 0 END)
-                           + (CASE WHEN c.birth_date <= %s THEN 1 ELSE 0 END)
-                           + (CASE WHEN c.homeless = 'yes' THEN 1 ELSE 0 END)
-                           + (CASE WHEN c.disability = 'yes' THEN 1 ELSE 0 END)
-                           + (CASE WHEN {latest_band} = 'poor' THEN 1 ELSE 0 END)
-                           + (CASE WHEN {latest_band} = 'high' THEN 1 ELSE 0 END) AS v
-                    FROM {client} c
-                    WHERE {clients})
-                UPDATE {alert} SET vulnerability = score.v FROM score
-                WHERE {alert}.client_id = score.client_id AND {alert}.resolved_at IS NULL
-                  AND {alert}.vulnerability <> score.v""",  # noqa: S608 - table names from models
-            [under_25, over_55, instruments.get("work-ability-score"), as_of, instruments.get("life-situation"),
-             as_of, *scope_params],
-        )
 
 
 # -- People and alerts ----------------------------------------------------------------------------------------
