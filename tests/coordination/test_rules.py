@@ -305,3 +305,34 @@ def test_screening_skips_clients_in_or_recently_out_of_the_joint_service(job_see
     # Nobody serves the municipality: no alert (there is nobody to give it to).
     ServiceArea.objects.all().delete()
     assert found("screening_due") == set()
+
+
+def test_each_alert_carries_its_clients_vulnerability_as_of_the_day(region: Any) -> None:
+    """Under 25, homeless, a disability, the latest work-ability score poor, the latest life-situation mapping
+    high: one point each, from the latest assessment of each kind dated on or before the day."""
+    late = referral(region, ReferralStatus.SENT, sent_at=ago(20))
+    type(region.client).objects.filter(pk=region.client.pk).update(
+        birth_date=TODAY.replace(year=TODAY.year - 24), homeless="yes", disability="no")
+    work, life = Instrument.objects.get(code="work-ability-score"), Instrument.objects.get(code="life-situation")
+
+    def assessed(instrument: Instrument, day: dt.date, band: str) -> None:
+        Assessment.objects.create(client=region.client, instrument=instrument, respondent="professional",
+                                  assessed_by=region.coordinator, assessed_on=day, score=5, band=band)
+
+    assessed(work, ago(100), "poor")  # replaced by a later one
+    assessed(work, ago(10), "moderate")
+    assessed(work, TODAY + dt.timedelta(days=3), "poor")  # not yet
+    assessed(life, ago(5), "high")
+
+    def vulnerability() -> int:
+        found("referral_unanswered")
+        return Alert.objects.get(rule="referral_unanswered", object_id=late.pk, resolved_at__isnull=True).vulnerability
+
+    assert vulnerability() == 3  # under 25, homeless, life situation high
+    assessed(work, ago(1), "poor")
+    assert vulnerability() == 4  # refreshed on the open alert
+    type(region.client).objects.filter(pk=region.client.pk).update(birth_date=TODAY.replace(year=TODAY.year - 55))
+    assert vulnerability() == 4  # 55 or over instead of under 25
+    type(region.client).objects.filter(pk=region.client.pk).update(homeless="no", disability="yes")
+    assert vulnerability() == 4
+    assert Alert.objects.filter(rule="referral_unanswered", object_id=late.pk).count() == 1

@@ -186,7 +186,6 @@ class AlertCandidate(models.Model):
     counterpart_organisation_id = models.BigIntegerField(null=True)
     service_id = models.BigIntegerField(null=True)
     category = models.CharField(max_length=16)
-    vulnerability = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         indexes = [models.Index(fields=["rule", "client_id", "object_type", "object_id"])]
@@ -227,6 +226,30 @@ class WakeStage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.client_id} {self.next_on}"
+
+
+class ClientVulnerability(models.Model):
+    """Working table of one sweep: the vulnerability (0–6) of each client it evaluates, computed once per client
+    and joined to the gaps found when alerts are opened and refreshed."""
+
+    client_id = models.BigIntegerField(primary_key=True)
+    vulnerability = models.PositiveSmallIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.client_id} {self.vulnerability}"
+
+
+class EpisodeCoordinator(models.Model):
+    """Working table of one sweep: the coordinator of each episode of the clients it evaluates (the responsible
+    person of the participating employment services, else of any participating organisation, the earliest to
+    join), who gets the episode's alerts."""
+
+    episode_id = models.BigIntegerField(primary_key=True)
+    organisation_id = models.BigIntegerField()
+    person_id = models.BigIntegerField(null=True)
+
+    def __str__(self) -> str:
+        return f"{self.episode_id} {self.organisation_id} {self.person_id}"
 
 
 class SweepState(models.Model):

@@ -31,7 +31,9 @@ from .models import (
     AlertEvent,
     AlertEventKind,
     ChangedClient,
+    ClientVulnerability,
     ClientWake,
+    EpisodeCoordinator,
     RuleSetting,
     SweepRun,
     SweepScope,
@@ -120,17 +122,17 @@ def sweep(
         instruments = dict(
             Instrument.objects.filter(code__in=["work-ability-score", "life-situation"]).values_list("code", "pk")
         )
+        lookups = _lookup_statements(as_of, scope, instruments)
         if helpers:
             statements = [
                 *staged_statements(rules, as_of, scope=scope),
-                *(parallel.Statement(r.rule.code, *_candidate_insert(r.rule.query(r.context(as_of, scope=scope)), as_of,
-                                                                    instruments))
+                *lookups,
+                *(parallel.Statement(r.rule.code, *_candidate_insert(r.rule.query(r.context(as_of, scope=scope))))
                   for r in enabled),
             ]
             t0 = time.perf_counter()
             timings.update(parallel.run_all(
-                [parallel.Statement("empty", f"TRUNCATE {AlertCandidate._meta.db_table}, "
-                                             f"{WakeStage._meta.db_table}", [])],
+                [parallel.Statement("empty", f"TRUNCATE {', '.join(m._meta.db_table for m in WORKING)}", [])],
                 sorted(statements, key=lambda s: -_EXPECTED_COST.get(s.name, 1)),
                 snapshot=parallel.export_snapshot(), say=say,
             ))
@@ -138,14 +140,15 @@ def sweep(
         else:
             for number, effective in enumerate(enabled, start=1):
                 t0 = time.perf_counter()
-                sql, params = _candidate_insert(effective.rule.query(effective.context(as_of, scope=scope)), as_of,
-                                                instruments)
+                sql, params = _candidate_insert(effective.rule.query(effective.context(as_of, scope=scope)))
                 with connection.cursor() as cursor:
                     cursor.execute(sql, params)
                 timings[effective.rule.code] = time.perf_counter() - t0
                 say(f"[{number}/{len(enabled)}] {effective.rule.code}: {timings[effective.rule.code]:.2f} s")
+            for lookup in lookups:
+                step(lookup.name, lambda lookup=lookup: _execute(lookup))
 
-        step("analyze the found gaps", lambda: _analyze(AlertCandidate))
+        step("analyze the found gaps", lambda: _analyze(AlertCandidate, ClientVulnerability, EpisodeCoordinator))
         resolved = step("resolve the gaps gone", lambda: _resolve_gone(run, now, as_of, scope=scope))
         step("refresh the gaps found again", lambda: _refresh_found(scope))
         opened = step("open the new gaps", lambda: _open_new(run, now, as_of, scope=scope))
@@ -243,73 +246,109 @@ def _lock() -> None:
             cursor.execute("SELECT set_config('work_mem', %s, true)", [settings.POLKU["SWEEP_WORK_MEM"]])
 
 
+#: The working tables the helper connections write (emptied by them before they start, and by the sweep).
+WORKING = (AlertCandidate, WakeStage, ClientVulnerability, EpisodeCoordinator)
+
+
 def _empty_candidates(*, candidates: bool = True) -> None:
     """Empty the working tables (TRUNCATE on PostgreSQL: it is transactional there, and instant)."""
     if connection.vendor == "postgresql":
         tables = [SweepScope._meta.db_table]
         if candidates:
-            tables += [AlertCandidate._meta.db_table, WakeStage._meta.db_table]
+            tables += [m._meta.db_table for m in WORKING]
         with connection.cursor() as cursor:
             cursor.execute(f"TRUNCATE {', '.join(tables)}")
     elif candidates:
-        AlertCandidate.objects.all().delete()
+        for model in WORKING:
+            model.objects.all().delete()
 
 
-def _analyze(model: Any) -> None:
-    """Fresh planner statistics for a table the sweep has just filled: without them the planner takes the
+def _analyze(*models: Any) -> None:
+    """Fresh planner statistics for tables the sweep has just filled: without them the planner takes a
     working table for empty and joins it row by row."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute(f"ANALYZE {model._meta.db_table}")
+            cursor.execute(f"ANALYZE {', '.join(m._meta.db_table for m in models)}")
 
 
-def _candidate_insert(rows: Any, as_of: dt.date, instruments: dict[str, int]) -> tuple[str, list[Any]]:
-    """The statement that writes a rule's gaps into the working table, each with what the alert needs besides
-    the gap itself, looked up by index for each gap found (so every helper connection does its own share):
+def _execute(statement: Any) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(statement.sql, statement.params)
 
-    - the client's *vulnerability* (0–6): under 25, 55 or over, homeless, a disability, the latest work-ability
-      score poor, the latest life-situation mapping high (the latest assessments as of the day);
-    - for episode gaps with no responsible organisation of their own, the episode's *coordinator*: the
-      responsible person of the participating employment services, else of any participating organisation,
-      the earliest to join."""
-    from polku.clients.models import Client
 
+def _candidate_insert(rows: Any) -> tuple[str, list[Any]]:
+    """The statement that writes a rule's gaps into the working table."""
     sql, params = rows.query.sql_with_params()
-    table, client = AlertCandidate._meta.db_table, Client._meta.db_table
-    part, org, assessment = EpisodeParticipant._meta.db_table, Organisation._meta.db_table, Assessment._meta.db_table
+    table = AlertCandidate._meta.db_table
     columns = ", ".join(CANDIDATE_COLUMNS)
-    aliases = [f"found.c_{c}" for c in CANDIDATE_COLUMNS]
+    aliases = ", ".join(f"c_{c}" for c in CANDIDATE_COLUMNS)
+    return f"INSERT INTO {table} ({columns}) SELECT {aliases} FROM ({sql}) AS found", list(params)  # noqa: S608
 
-    def coordinator(column: str) -> str:
-        return (f"(SELECT p.{column} FROM {part} p JOIN {org} o ON o.id = p.organisation_id "  # noqa: S608
-                f"WHERE p.episode_id = found.c_episode_id AND p.left_on IS NULL "
-                f"ORDER BY CASE WHEN o.kind = %s THEN 0 ELSE 1 END, p.id LIMIT 1)")
 
-    def latest_band(instrument: str) -> str:
-        return (f"(SELECT a.band FROM {assessment} a WHERE a.client_id = c.id AND a.instrument_id = %s "  # noqa: S608
-                f"AND a.assessed_on <= %s ORDER BY a.assessed_on DESC, a.id DESC LIMIT 1)")
+def _lookup_statements(as_of: dt.date, scope: tuple[int, ...] | None, instruments: dict[str, int]) -> list[Any]:
+    """What an alert needs besides its gap, computed once per client and per episode of the clients evaluated
+    (everybody in a full sweep), as set-based statements beside the rules:
 
-    found_org = "found.c_responsible_organisation_id"
-    aliases[CANDIDATE_COLUMNS.index("responsible_organisation_id")] = (
-        f"CASE WHEN {found_org} IS NULL AND found.c_episode_id IS NOT NULL "
-        f"THEN {coordinator('organisation_id')} ELSE {found_org} END")
-    aliases[CANDIDATE_COLUMNS.index("responsible_person_id")] = (
-        f"CASE WHEN {found_org} IS NULL AND found.c_episode_id IS NOT NULL "
-        f"THEN {coordinator('responsible_person_id')} ELSE found.c_responsible_person_id END")
+    - each client's *vulnerability* (0–6): under 25, 55 or over, homeless, a disability, the latest work-ability
+      score poor, the latest life-situation mapping high (the latest assessments as of the day);
+    - each episode's *coordinator*, who gets its alerts unless the rule names a responsible organisation: the
+      responsible person of the participating employment services, else of any participating organisation, the
+      earliest to join.
+
+    An episode's alerts are about its own client, so the episodes of the clients evaluated are all a sweep
+    needs. :func:`_with_lookups` joins both to the gaps found."""
+    from polku.clients.models import Client
+    from polku.episodes.models import JointServiceEpisode
+
+    client, assessment = Client._meta.db_table, Assessment._meta.db_table
+    part, org = EpisodeParticipant._meta.db_table, Organisation._meta.db_table
+    episode = JointServiceEpisode._meta.db_table
+    work_ability, life_situation = instruments.get("work-ability-score", 0), instruments.get("life-situation", 0)
     vulnerability = (
-        "(SELECT (CASE WHEN c.birth_date > %s THEN 1 ELSE 0 END)"  # noqa: S608 - table names from models
+        f"INSERT INTO {ClientVulnerability._meta.db_table} (client_id, vulnerability) "  # noqa: S608 - model names
+        "SELECT c.id, (CASE WHEN c.birth_date > %s THEN 1 ELSE 0 END)"
         " + (CASE WHEN c.birth_date <= %s THEN 1 ELSE 0 END)"
-        f" + (CASE WHEN c.homeless = 'yes' THEN 1 ELSE 0 END) + (CASE WHEN c.disability = 'yes' THEN 1 ELSE 0 END)"
-        f" + (CASE WHEN {latest_band('work-ability-score')} = 'poor' THEN 1 ELSE 0 END)"
-        f" + (CASE WHEN {latest_band('life-situation')} = 'high' THEN 1 ELSE 0 END)"
-        f" FROM {client} c WHERE c.id = found.c_client_id)"
+        " + (CASE WHEN c.homeless = 'yes' THEN 1 ELSE 0 END) + (CASE WHEN c.disability = 'yes' THEN 1 ELSE 0 END)"
+        " + COALESCE(b.poor, 0) + COALESCE(b.high, 0) "
+        f"FROM {client} c LEFT JOIN ("
+        "SELECT client_id, max(CASE WHEN instrument_id = %s AND band = 'poor' THEN 1 ELSE 0 END) AS poor, "
+        "max(CASE WHEN instrument_id = %s AND band = 'high' THEN 1 ELSE 0 END) AS high FROM ("
+        "SELECT a.client_id, a.instrument_id, a.band, ROW_NUMBER() OVER (PARTITION BY a.client_id, a.instrument_id "
+        f"ORDER BY a.assessed_on DESC, a.id DESC) AS n FROM {assessment} a "
+        f"WHERE a.instrument_id IN (%s, %s) AND a.assessed_on <= %s AND {_within('a.client_id', scope)}) latest "
+        f"WHERE n = 1 GROUP BY client_id) b ON b.client_id = c.id WHERE {_within('c.id', scope)}"
     )
-    employment = OrganisationKind.EMPLOYMENT_SERVICES
+    coordinator = (
+        f"INSERT INTO {EpisodeCoordinator._meta.db_table} (episode_id, organisation_id, person_id) "  # noqa: S608
+        "SELECT episode_id, organisation_id, responsible_person_id FROM ("
+        "SELECT p.episode_id, p.organisation_id, p.responsible_person_id, ROW_NUMBER() OVER (PARTITION BY "
+        "p.episode_id ORDER BY CASE WHEN o.kind = %s THEN 0 ELSE 1 END, p.id) AS n "
+        f"FROM {part} p JOIN {org} o ON o.id = p.organisation_id "
+        + ("" if scope is None else f"JOIN {episode} e ON e.id = p.episode_id AND {_within('e.client_id', scope)} ")
+        + "WHERE p.left_on IS NULL) ranked WHERE n = 1"
+    )
+    return [
+        parallel.Statement("client vulnerability", vulnerability, [
+            _years_before(as_of, 25), _years_before(as_of, 55), work_ability, life_situation, work_ability,
+            life_situation, as_of]),
+        parallel.Statement("episode coordinators", coordinator, [OrganisationKind.EMPLOYMENT_SERVICES]),
+    ]
+
+
+def _with_lookups() -> str:
+    """SQL: the gaps found, each with its client's vulnerability and, where the rule named no responsible
+    organisation, its episode's coordinator (:func:`_lookup_statements`)."""
+    cand = AlertCandidate._meta.db_table
+    columns = [f"c.{c}" for c in CANDIDATE_COLUMNS]
+    own = "c.responsible_organisation_id"
+    columns[CANDIDATE_COLUMNS.index("responsible_organisation_id")] = (
+        f"CASE WHEN {own} IS NULL THEN ec.organisation_id ELSE {own} END AS responsible_organisation_id")
+    columns[CANDIDATE_COLUMNS.index("responsible_person_id")] = (
+        f"CASE WHEN {own} IS NULL THEN ec.person_id ELSE c.responsible_person_id END AS responsible_person_id")
     return (
-        f"INSERT INTO {table} ({columns}, vulnerability) "  # noqa: S608 - table and column names from models
-        f"SELECT {', '.join(aliases)}, {vulnerability} FROM ({sql}) AS found",
-        [employment, employment, _years_before(as_of, 25), _years_before(as_of, 55),
-         instruments.get("work-ability-score", 0), as_of, instruments.get("life-situation", 0), as_of, *params],
+        f"(SELECT {', '.join(columns)}, COALESCE(v.vulnerability, 0) AS vulnerability FROM {cand} c "  # noqa: S608
+        f"LEFT JOIN {EpisodeCoordinator._meta.db_table} ec ON ec.episode_id = c.episode_id "
+        f"LEFT JOIN {ClientVulnerability._meta.db_table} v ON v.client_id = c.client_id)"
     )
 
 
@@ -348,13 +387,13 @@ def _within(column: str, scope: tuple[int, ...] | None) -> str:
 def _refresh_found(scope: tuple[int, ...] | None = None) -> None:
     """Alerts found again keep their history; only what changed (severity, dates, who is responsible, the
     client's vulnerability) is written, so a quiet day writes almost nothing."""
-    alert, cand = Alert._meta.db_table, AlertCandidate._meta.db_table
+    alert = Alert._meta.db_table
     match = " AND ".join(f"c.{k} = {alert}.{k}" for k in KEY) + f" AND {_within(f'{alert}.client_id', scope)}"
     changed = " OR ".join(f"{alert}.{k} IS DISTINCT FROM c.{k}" for k in REFRESHED)
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {alert} SET {', '.join(f'{k} = c.{k}' for k in REFRESHED)} "  # noqa: S608
-            f"FROM {cand} AS c WHERE {alert}.resolved_at IS NULL AND {match} AND ({changed})"
+            f"FROM {_with_lookups()} AS c WHERE {alert}.resolved_at IS NULL AND {match} AND ({changed})"
         )
 
 
@@ -363,7 +402,7 @@ def _open_new(run: SweepRun, now: dt.datetime, as_of: dt.date, *, scope: tuple[i
     must not be a nested loop over the alerts: the table grows while the statement inserts, and when it was
     (nearly) empty the planner would rescan it once per gap, which at a million clients never finished. An
     incremental sweep's few gaps are looked up one by one in the open alerts' unique index instead."""
-    alert, cand = Alert._meta.db_table, AlertCandidate._meta.db_table
+    alert, found = Alert._meta.db_table, _with_lookups()
     copied = [c for c in CANDIDATE_COLUMNS if c != "rule"]
     match = " AND ".join(f"a.{k} = c.{k}" for k in KEY) + f" AND {_within('a.client_id', scope)}"
     with connection.cursor() as cursor:
@@ -373,7 +412,7 @@ def _open_new(run: SweepRun, now: dt.datetime, as_of: dt.date, *, scope: tuple[i
         cursor.execute(
             f"INSERT INTO {alert} (rule, {', '.join(copied)}, vulnerability, opened_run_id, opened_at, "  # noqa: S608
             f"opened_as_of) SELECT c.rule, {', '.join('c.' + c for c in copied)}, c.vulnerability, %s, %s, %s "
-            f"FROM {cand} AS c WHERE NOT EXISTS (SELECT 1 FROM {alert} AS a WHERE a.resolved_at IS NULL AND {match})",
+            f"FROM {found} AS c WHERE NOT EXISTS (SELECT 1 FROM {alert} AS a WHERE a.resolved_at IS NULL AND {match})",
             [run.pk, now, as_of],
         )
         opened = max(cursor.rowcount, 0)
