@@ -99,19 +99,22 @@ class Alert(models.Model):
     service = models.ForeignKey("catalogue.Service", on_delete=models.SET_NULL, null=True, blank=True,
                                 related_name="+", verbose_name=_("service"))
     category = models.CharField(_("data category"), max_length=16)
-    opened_run = models.ForeignKey(SweepRun, on_delete=models.SET_NULL, null=True, related_name="opened_alerts")
+    # Foreign keys never looked up from this side have no index of their own either: every index is written for
+    # each alert opened, and the sweep opens thousands a day.
+    opened_run = models.ForeignKey(SweepRun, on_delete=models.SET_NULL, null=True, related_name="opened_alerts",
+                                   db_index=False)
     opened_at = models.DateTimeField(_("opened"), default=timezone.now)
     opened_as_of = models.DateField(_("opened as of"))
     resolved_run = models.ForeignKey(SweepRun, on_delete=models.SET_NULL, null=True, blank=True,
-                                     related_name="resolved_alerts")
+                                     related_name="resolved_alerts", db_index=False)
     resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
     resolved_as_of = models.DateField(_("resolved as of"), null=True, blank=True)
     resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
-                                    related_name="+", verbose_name=_("resolved by"),
+                                    related_name="+", verbose_name=_("resolved by"), db_index=False,
                                     help_text=_("Who resolved the alert by hand; empty when the sweep resolved it."))
     acknowledged_at = models.DateTimeField(_("acknowledged"), null=True, blank=True)
     acknowledged_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
-                                        related_name="+", verbose_name=_("acknowledged by"))
+                                        related_name="+", verbose_name=_("acknowledged by"), db_index=False)
 
     class Meta:
         verbose_name = _("alert")

@@ -54,65 +54,98 @@ def export_snapshot() -> str:
         return str(cursor.fetchone()[0])
 
 
-def run_all(first: Iterable[Statement], statements: Iterable[Statement], *, snapshot: str,
-            say: Callable[[str], None]) -> dict[str, float]:
-    """Run ``first`` (in autocommit, one after another: emptying the working tables), then ``statements`` on
-    up to :func:`helpers` connections, each in its own transaction on ``snapshot``, longest first (the order
-    given). Returns each statement's seconds. The first failure stops the rest and is raised here."""
-    todo: queue.Queue[Statement] = queue.Queue()
-    pending = list(statements)
-    for statement in pending:
-        todo.put(statement)
-    timings: dict[str, float] = {}
-    failures: list[BaseException] = []
-    lock = threading.Lock()
-    work_mem = settings.POLKU["SWEEP_WORK_MEM"]
-    done = [0]
+class Batch:
+    """Helper statements under way (:func:`start`). The sweep's own connection goes on with other work and waits
+    only where it needs their results (:meth:`wait`), so the helpers' remaining statements and the sweep's own
+    bookkeeping share the machine's cores."""
 
-    helper = connections.create_connection(DEFAULT_DB_ALIAS)
-    try:
-        with helper.cursor() as cursor:
-            for statement in first:  # the working tables are empty before any helper writes to them
-                cursor.execute(statement.sql, statement.params)
-    finally:
-        helper.close()
-
-    def work() -> None:
+    def __init__(self, first: Iterable[Statement], statements: Iterable[Statement], *, snapshot: str,
+                 say: Callable[[str], None]) -> None:
+        self.pending = list(statements)
+        self.timings: dict[str, float] = {}
+        self.failures: list[BaseException] = []
+        self.stopped = False
+        self._todo: queue.Queue[Statement] = queue.Queue()
+        for statement in self.pending:
+            self._todo.put(statement)
+        self._done = threading.Condition()
+        self._snapshot, self._say = snapshot, say
+        self._work_mem = settings.POLKU["SWEEP_WORK_MEM"]
         helper = connections.create_connection(DEFAULT_DB_ALIAS)
         try:
             with helper.cursor() as cursor:
-                while not failures:
+                for statement in first:  # the working tables are empty before any helper writes to them
+                    cursor.execute(statement.sql, statement.params)
+        finally:
+            helper.close()
+        self._threads = [threading.Thread(target=self._work, daemon=True)
+                         for _ in range(min(helpers(), max(1, len(self.pending))))]
+        for thread in self._threads:
+            thread.start()
+
+    def _work(self) -> None:
+        helper = connections.create_connection(DEFAULT_DB_ALIAS)
+        try:
+            with helper.cursor() as cursor:
+                while not self.failures and not self.stopped:
                     try:
-                        statement = todo.get_nowait()
+                        statement = self._todo.get_nowait()
                     except queue.Empty:
                         return
                     t0 = time.perf_counter()
                     cursor.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
                     try:
-                        cursor.execute("SET TRANSACTION SNAPSHOT %s", [snapshot])
+                        cursor.execute("SET TRANSACTION SNAPSHOT %s", [self._snapshot])
                         cursor.execute("SET LOCAL jit = off")
-                        cursor.execute("SELECT set_config('work_mem', %s, true)", [work_mem])
+                        # (the helpers are the parallelism: workers of their own would only compete with them)
+                        cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+                        cursor.execute("SELECT set_config('work_mem', %s, true)", [self._work_mem])
                         cursor.execute(statement.sql, statement.params)
                         cursor.execute("COMMIT")
                     except BaseException:
                         cursor.execute("ROLLBACK")
                         raise
                     seconds = time.perf_counter() - t0
-                    with lock:
-                        timings[statement.name] = seconds
-                        done[0] += 1
-                        say(f"[{done[0]}/{len(pending)}] {statement.name}: {seconds:.2f} s")
+                    with self._done:
+                        self.timings[statement.name] = seconds
+                        self._done.notify_all()
+                        self._say(f"[{len(self.timings)}/{len(self.pending)}] {statement.name}: {seconds:.2f} s")
         except BaseException as error:
-            with lock:
-                failures.append(error)
+            with self._done:
+                self.failures.append(error)
+                self._done.notify_all()
         finally:
             helper.close()
 
-    threads = [threading.Thread(target=work, daemon=True) for _ in range(min(helpers(), max(1, len(pending))))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if failures:
-        raise failures[0]
-    return timings
+    def wait(self, names: Iterable[str] | None = None) -> None:
+        """Until the statements named (all by default) are done; the first failure is raised here."""
+        wanted = {s.name for s in self.pending} if names is None else set(names)
+        with self._done:
+            self._done.wait_for(lambda: self.failures or wanted <= self.timings.keys()
+                                or not any(t.is_alive() for t in self._threads))
+        if self.failures:
+            self.stop()
+            raise self.failures[0]
+        if not wanted <= self.timings.keys():  # (cannot happen: every statement is taken until one fails)
+            raise RuntimeError(f"helper statements not run: {sorted(wanted - self.timings.keys())}")
+
+    def finish(self) -> dict[str, float]:
+        """Wait for every statement; their seconds."""
+        self.wait()
+        for thread in self._threads:
+            thread.join()
+        return self.timings
+
+    def stop(self) -> None:
+        """No more statements (the sweep failed): the helpers finish the one they are running, then close."""
+        self.stopped = True
+        for thread in self._threads:
+            thread.join()
+
+
+def start(first: Iterable[Statement], statements: Iterable[Statement], *, snapshot: str,
+          say: Callable[[str], None]) -> Batch:
+    """Run ``first`` (in autocommit, one after another: emptying the working tables), then start ``statements`` on
+    up to :func:`helpers` connections, each in its own transaction on ``snapshot``, in the order given (the
+    longest first, so that no connection is left with a long one at the end)."""
+    return Batch(first, statements, snapshot=snapshot, say=say)

@@ -123,41 +123,50 @@ def sweep(
             Instrument.objects.filter(code__in=["work-ability-score", "life-situation"]).values_list("code", "pk")
         )
         lookups = _lookup_statements(as_of, scope, instruments)
-        if helpers:
-            statements = [
-                *staged_statements(rules, as_of, scope=scope),
-                *lookups,
-                *(parallel.Statement(r.rule.code, *_candidate_insert(r.rule.query(r.context(as_of, scope=scope))))
-                  for r in enabled),
-            ]
-            t0 = time.perf_counter()
-            timings.update(parallel.run_all(
-                [parallel.Statement("empty", f"TRUNCATE {', '.join(m._meta.db_table for m in WORKING)}", [])],
-                sorted(statements, key=lambda s: -_EXPECTED_COST.get(s.name, 1)),
-                snapshot=parallel.export_snapshot(), say=say,
-            ))
-            timings["rules and wake-up days on helper connections"] = time.perf_counter() - t0
-        else:
-            for number, effective in enumerate(enabled, start=1):
+        batch: parallel.Batch | None = None
+        try:
+            if helpers:
+                # The rules and lookups first (the bookkeeping needs them), the heaviest first; the wake-up days
+                # last, computed while this connection does the bookkeeping.
+                needed = sorted([*lookups, *(
+                    parallel.Statement(r.rule.code, *_candidate_insert(r.rule.query(r.context(as_of, scope=scope))))
+                    for r in enabled)], key=lambda s: -_EXPECTED_COST.get(s.name, 1))
                 t0 = time.perf_counter()
-                sql, params = _candidate_insert(effective.rule.query(effective.context(as_of, scope=scope)))
-                with connection.cursor() as cursor:
-                    cursor.execute(sql, params)
-                timings[effective.rule.code] = time.perf_counter() - t0
-                say(f"[{number}/{len(enabled)}] {effective.rule.code}: {timings[effective.rule.code]:.2f} s")
-            for lookup in lookups:
-                step(lookup.name, lambda lookup=lookup: _execute(lookup))
+                batch = parallel.start(
+                    [parallel.Statement("empty", f"TRUNCATE {', '.join(m._meta.db_table for m in WORKING)}", [])],
+                    [*needed, *staged_statements(rules, as_of, scope=scope)],
+                    snapshot=parallel.export_snapshot(), say=say,
+                )
+                batch.wait(s.name for s in needed)
+                timings["rules on helper connections"] = time.perf_counter() - t0
+            else:
+                for number, effective in enumerate(enabled, start=1):
+                    t0 = time.perf_counter()
+                    sql, params = _candidate_insert(effective.rule.query(effective.context(as_of, scope=scope)))
+                    with connection.cursor() as cursor:
+                        cursor.execute(sql, params)
+                    timings[effective.rule.code] = time.perf_counter() - t0
+                    say(f"[{number}/{len(enabled)}] {effective.rule.code}: {timings[effective.rule.code]:.2f} s")
+                for lookup in lookups:
+                    step(lookup.name, lambda lookup=lookup: _execute(lookup))
 
-        step("analyze the found gaps", lambda: _analyze(AlertCandidate, ClientVulnerability, EpisodeCoordinator))
-        resolved = step("resolve the gaps gone", lambda: _resolve_gone(run, now, as_of, scope=scope))
-        step("refresh the gaps found again", lambda: _refresh_found(scope))
-        opened = step("open the new gaps", lambda: _open_new(run, now, as_of, scope=scope))
-        if opened > 1000 and scope is None:  # (a daily sweep's few leave the statistics as they were)
-            step("analyze the alerts", lambda: _analyze(Alert))
-        if helpers:
-            step("next wake-up days", lambda: take_staged(scope=scope))
-        else:
-            step("next wake-up days", lambda: set_wake(rules, as_of, scope=scope))
+            step("analyze the found gaps", lambda: _analyze(AlertCandidate, ClientVulnerability, EpisodeCoordinator))
+            resolved = step("resolve the gaps gone", lambda: _resolve_gone(run, now, as_of, scope=scope))
+            step("refresh the gaps found again", lambda: _refresh_found(scope))
+            opened = step("open the new gaps", lambda: _open_new(run, now, as_of, scope=scope))
+            if opened > 1000 and scope is None:  # (a daily sweep's few leave the statistics as they were)
+                step("analyze the alerts", lambda: _analyze(Alert))
+            if batch is not None:
+                waiting = batch
+                step("wait for the wake-up days", lambda: waiting.finish())
+                timings.update(waiting.timings)
+                step("next wake-up days", lambda: take_staged(scope=scope))
+            else:
+                step("next wake-up days", lambda: set_wake(rules, as_of, scope=scope))
+        except BaseException:
+            if batch is not None:
+                batch.stop()
+            raise
         counts = step("count", lambda: dict(
             Alert.objects.filter(resolved_at__isnull=True).order_by().values_list("rule").annotate(n=Count("pk"))
         ))
@@ -355,9 +364,8 @@ def _with_lookups() -> str:
 #: Rough relative cost of the helper statements (the heaviest are started first, so that no connection is
 #: left with a long one at the end); measured at a million clients (docs/BENCHMARKS.md).
 _EXPECTED_COST: dict[str, float] = {
-    "wake-up days (1/3)": 8, "wake-up days (2/3)": 8, "wake-up days (3/3)": 8, "moved_without_handover": 7,
-    "screening_due": 7, "service_ended_no_next_step": 6, "no_active_service": 4, "plan_step_overdue": 3,
-    "client_not_contacted": 3,
+    "moved_without_handover": 7, "screening_due": 7, "service_ended_no_next_step": 6, "client vulnerability": 5,
+    "no_active_service": 4, "plan_step_overdue": 3, "client_not_contacted": 3, "episode coordinators": 3,
 }
 
 
