@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import time
@@ -53,8 +54,9 @@ from .wake import set_wake, staged_statements, take_staged
 KEY = ("rule", "client_id", "object_type", "object_id")
 
 #: An incremental sweep with more clients to evaluate than this turns into a full one. At a million clients a
-#: full sweep took 110 s and an incremental one of 128,437 clients 54 s (docs/BENCHMARKS.md): the two meet at
-#: about a quarter of a million.
+#: full sweep took 110 s and an incremental one of 128,437 clients 54 s (docs/BENCHMARKS.md; both before the
+#: helper connections, which brought them to 69 s and about 0.3 ms a client): the two meet at about a quarter of
+#: a million.
 INCREMENTAL_AT_MOST = 250_000
 
 
@@ -148,7 +150,7 @@ def sweep(
                     timings[effective.rule.code] = time.perf_counter() - t0
                     say(f"[{number}/{len(enabled)}] {effective.rule.code}: {timings[effective.rule.code]:.2f} s")
                 for lookup in lookups:
-                    step(lookup.name, lambda lookup=lookup: _execute(lookup))
+                    step(lookup.name, functools.partial(_execute, lookup))
 
             step("analyze the found gaps", lambda: _analyze(AlertCandidate, ClientVulnerability, EpisodeCoordinator))
             resolved = step("resolve the gaps gone", lambda: _resolve_gone(run, now, as_of, scope=scope))
