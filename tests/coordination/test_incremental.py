@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from polku.assessments.models import Assessment, Instrument
 from polku.clients.models import (
+    Client,
     ClientContact,
     Consent,
     EmploymentStatus,
@@ -188,3 +189,22 @@ def test_too_many_clients_to_evaluate_make_a_full_sweep(region: Any, monkeypatch
     assert not late.run.incremental and late.run.clients_evaluated is None, "two months of wake-ups: full"
     assert not ChangedClient.objects.exists()
     assert sweep(as_of=AS_OF + dt.timedelta(days=60)).run.incremental
+
+
+def test_a_referral_naming_another_clients_episode_gets_that_episodes_coordinator(region: Any) -> None:
+    """The application keeps a referral's episode the client's own; the database does not. An alert about such a
+    referral goes to the coordinator of the episode it names, in an incremental sweep as in a full one."""
+    sweep(as_of=AS_OF)
+    in_service = JointServiceEpisode.objects.exclude(status=EpisodeStatus.CLOSED).values("client_id")
+    outside = Client.objects.exclude(pk__in=in_service).order_by("pk").first()
+    stray = Referral.objects.filter(status=ReferralStatus.SENT, sent_at__lt=timezone.make_aware(
+        dt.datetime.combine(AS_OF - dt.timedelta(days=30), dt.time(12)))).order_by("pk").first()
+    assert outside is not None and stray is not None
+    other = (JointServiceEpisode.objects.exclude(status=EpisodeStatus.CLOSED).exclude(client_id=stray.client_id)
+             .filter(participants__left_on__isnull=True).order_by("pk").first())
+    # A referral of a client outside the joint service that names an episode of somebody else's.
+    Referral.objects.filter(pk=stray.pk).update(client=outside, episode=other)
+    assert sweep(as_of=AS_OF).run.incremental
+    alert = Alert.objects.get(rule="referral_unanswered", object_id=stray.pk, resolved_at__isnull=True)
+    assert alert.episode_id == other.pk and alert.responsible_organisation_id is not None
+    assert_same_as_full(AS_OF)

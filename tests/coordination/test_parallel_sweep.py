@@ -8,6 +8,7 @@ sweep of the same day inside a transaction (where the helpers cannot be used), r
 from __future__ import annotations
 
 import datetime as dt
+import time
 from typing import Any
 
 import pytest
@@ -20,7 +21,7 @@ from polku.referrals.models import Referral, ReferralStatus
 from polku.synth.generate import Options, generate
 from tests.synth.support import START, Rollback
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 MONTHS = 24
 AS_OF = START + dt.timedelta(days=MONTHS * 30)
@@ -100,3 +101,21 @@ def test_a_failing_helper_leaves_the_previous_alerts(monkeypatch: pytest.MonkeyP
         sweep(as_of=AS_OF, full=True)
     assert state() == before
     assert SweepRun.objects.count() == runs
+
+
+def test_a_failure_cancels_the_statements_still_running(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The sweep does not wait for a long helper statement once another has failed: it is cancelled."""
+    generate(Options(clients=60, seed=7, start=START, months=MONTHS))
+    real = parallel.start
+
+    def slow_and_broken(first: Any, statements: Any, **kwargs: Any) -> Any:
+        slow = parallel.Statement("slow", "SELECT pg_sleep(60)", [])
+        broken = parallel.Statement("broken", "SELECT pg_sleep(0.5), 1 / 0", [])
+        return real(first, [slow, broken, *statements], **kwargs)
+
+    monkeypatch.setattr(parallel, "start", slow_and_broken)
+    started = time.monotonic()
+    with pytest.raises(Exception, match="division by zero"):
+        sweep(as_of=AS_OF, full=True)
+    assert time.monotonic() - started < 30, "the 60-second statement was waited for, not cancelled"
+    assert not Alert.objects.exists()

@@ -174,7 +174,8 @@ class AlertEvent(models.Model):
 
 class AlertCandidate(models.Model):
     """Working table of one sweep: every gap the rules found, before it is compared with the open alerts.
-    Filled and emptied inside the sweep's transaction; never read outside it."""
+    Filled by the sweep's transaction, or by its helper connections (``parallel.py``) in theirs; emptied by the
+    next sweep; read by nothing else."""
 
     rule = models.CharField(max_length=40)
     client_id = models.BigIntegerField()

@@ -16,6 +16,7 @@ cores, at most 4; 1 switches them off).
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 import time
@@ -34,6 +35,10 @@ class Statement:
     name: str
     sql: str
     params: list[Any]
+
+
+#: How long a helper statement waits for a lock before it fails, and the sweep with it (see ``Batch._work``).
+LOCK_TIMEOUT = "60s"
 
 
 def helpers() -> int:
@@ -69,6 +74,7 @@ class Batch:
         for statement in self.pending:
             self._todo.put(statement)
         self._done = threading.Condition()
+        self._live: list[Any] = []
         self._snapshot, self._say = snapshot, say
         self._work_mem = settings.POLKU["SWEEP_WORK_MEM"]
         helper = connections.create_connection(DEFAULT_DB_ALIAS)
@@ -84,9 +90,12 @@ class Batch:
             thread.start()
 
     def _work(self) -> None:
-        helper = connections.create_connection(DEFAULT_DB_ALIAS)
+        helper = None
         try:
+            helper = connections.create_connection(DEFAULT_DB_ALIAS)
             with helper.cursor() as cursor:
+                with self._done:
+                    self._live.append(helper)
                 while not self.failures and not self.stopped:
                     try:
                         statement = self._todo.get_nowait()
@@ -99,11 +108,17 @@ class Batch:
                         cursor.execute("SET LOCAL jit = off")
                         # (the helpers are the parallelism: workers of their own would only compete with them)
                         cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+                        # A helper waiting for a lock could wait for ever: the sweep's transaction, which it
+                        # cannot see, may hold the lock that a waiting schema change (ahead of the helper) needs.
+                        cursor.execute("SELECT set_config('lock_timeout', %s, true)", [LOCK_TIMEOUT])
                         cursor.execute("SELECT set_config('work_mem', %s, true)", [self._work_mem])
+                        if self.stopped:
+                            raise InterruptedError("the sweep stopped its helpers")
                         cursor.execute(statement.sql, statement.params)
                         cursor.execute("COMMIT")
                     except BaseException:
-                        cursor.execute("ROLLBACK")
+                        with contextlib.suppress(Exception):  # the statement's own error is the one to report
+                            cursor.execute("ROLLBACK")
                         raise
                     seconds = time.perf_counter() - t0
                     with self._done:
@@ -115,7 +130,11 @@ class Batch:
                 self.failures.append(error)
                 self._done.notify_all()
         finally:
-            helper.close()
+            if helper is not None:
+                with self._done:
+                    if helper in self._live:
+                        self._live.remove(helper)
+                helper.close()
 
     def wait(self, names: Iterable[str] | None = None) -> None:
         """Until the statements named (all by default) are done; the first failure is raised here."""
@@ -137,10 +156,18 @@ class Batch:
         return self.timings
 
     def stop(self) -> None:
-        """No more statements (the sweep failed): the helpers finish the one they are running, then close."""
+        """No more statements (the sweep failed): the statements running are cancelled, the helpers close. A
+        cancel that reaches a connection between two statements does nothing, so it is repeated until every
+        helper has stopped."""
         self.stopped = True
-        for thread in self._threads:
-            thread.join()
+        while any(thread.is_alive() for thread in self._threads):
+            with self._done:
+                live = [helper.connection for helper in self._live if helper.connection is not None]
+            for running in live:
+                with contextlib.suppress(Exception):  # (a connection just closing has nothing to cancel)
+                    running.cancel_safe(timeout=5)
+            for thread in self._threads:
+                thread.join(timeout=0.5)
 
 
 def start(first: Iterable[Statement], statements: Iterable[Statement], *, snapshot: str,

@@ -306,14 +306,16 @@ def _lookup_statements(as_of: dt.date, scope: tuple[int, ...] | None, instrument
       responsible person of the participating employment services, else of any participating organisation, the
       earliest to join.
 
-    An episode's alerts are about its own client, so the episodes of the clients evaluated are all a sweep
-    needs. :func:`_with_lookups` joins both to the gaps found."""
+    An alert's episode is one of its client's episodes, or the episode a referral of theirs names (the
+    application keeps that the client's own, the database does not), so those are the episodes an incremental
+    sweep needs. :func:`_with_lookups` joins both lookups to the gaps found."""
     from polku.clients.models import Client
     from polku.episodes.models import JointServiceEpisode
+    from polku.referrals.models import Referral
 
     client, assessment = Client._meta.db_table, Assessment._meta.db_table
     part, org = EpisodeParticipant._meta.db_table, Organisation._meta.db_table
-    episode = JointServiceEpisode._meta.db_table
+    episode, referral = JointServiceEpisode._meta.db_table, Referral._meta.db_table
     work_ability, life_situation = instruments.get("work-ability-score", 0), instruments.get("life-situation", 0)
     vulnerability = (
         f"INSERT INTO {ClientVulnerability._meta.db_table} (client_id, vulnerability) "  # noqa: S608 - model names
@@ -335,7 +337,10 @@ def _lookup_statements(as_of: dt.date, scope: tuple[int, ...] | None, instrument
         "SELECT p.episode_id, p.organisation_id, p.responsible_person_id, ROW_NUMBER() OVER (PARTITION BY "
         "p.episode_id ORDER BY CASE WHEN o.kind = %s THEN 0 ELSE 1 END, p.id) AS n "
         f"FROM {part} p JOIN {org} o ON o.id = p.organisation_id "
-        + ("" if scope is None else f"JOIN {episode} e ON e.id = p.episode_id AND {_within('e.client_id', scope)} ")
+        + ("" if scope is None else (
+            f"JOIN (SELECT e.id FROM {episode} e WHERE {_within('e.client_id', scope)} "  # noqa: S608
+            f"UNION SELECT r.episode_id FROM {referral} r WHERE {_within('r.client_id', scope)} "
+            "AND r.episode_id IS NOT NULL) s ON s.id = p.episode_id "))
         + "WHERE p.left_on IS NULL) ranked WHERE n = 1"
     )
     return [

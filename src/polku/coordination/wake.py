@@ -27,7 +27,7 @@ def _wake_queries(params: dict[str, dict[str, int]], tz: str, instruments: list[
     some on which nothing flips (waking early costs one evaluation, and the next wake-up day is found again);
     they must include every day on which something does. Only what can flip is listed: the latest contact,
     not every contact; referrals in the statuses a rule looks at. Keep in step with ``rules.py`` (each rule's
-    comparisons with *as-of*) and the vulnerability of ``services._candidate_insert``;
+    comparisons with *as-of*) and the vulnerability of ``services._lookup_statements``;
     tests/coordination/test_incremental.py checks it."""
 
     def local(column: str) -> str:
