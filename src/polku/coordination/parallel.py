@@ -1,10 +1,10 @@
 """The sweep's independent queries on several database connections at once (PostgreSQL).
 
-The fifteen rules and the wake-up days read the client data and write only their own working tables, so they
-need not run one after another: each is one ``INSERT … SELECT`` that a helper connection can run while another
-runs the next. The sweep's own transaction exports its snapshot (``pg_export_snapshot``) and every helper
-statement imports it, so all of them see exactly the data the sweep sees, whatever is written meanwhile. The
-helpers write only the working tables (``AlertCandidate``, ``WakeStage``); the sweep's transaction then does
+The fifteen rules, the per-client lookups and the wake-up days read the client data and write only their own
+working tables, so they need not run one after another: each is one ``INSERT … SELECT`` that a helper connection
+can run while another runs the next. The sweep's own transaction exports its snapshot (``pg_export_snapshot``)
+and every helper statement imports it, so all of them see exactly the data the sweep sees, whatever is written
+meanwhile. The helpers write only the working tables (``services.WORKING``); the sweep's transaction then does
 all the bookkeeping (alerts, wake-up days, state) itself, so a sweep that fails half-way still leaves the
 previous alerts intact.
 

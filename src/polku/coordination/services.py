@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import hashlib
 import json
 import time
@@ -124,15 +123,15 @@ def sweep(
         instruments = dict(
             Instrument.objects.filter(code__in=["work-ability-score", "life-situation"]).values_list("code", "pk")
         )
-        lookups = _lookup_statements(as_of, scope, instruments)
+        # The rules and lookups (the bookkeeping needs them), the heaviest first.
+        needed = sorted([*_lookup_statements(as_of, scope, instruments), *(
+            parallel.Statement(r.rule.code, *_candidate_insert(r.rule.query(r.context(as_of, scope=scope))))
+            for r in enabled)], key=lambda s: -_EXPECTED_COST.get(s.name, 1))
         batch: parallel.Batch | None = None
         try:
             if helpers:
-                # The rules and lookups first (the bookkeeping needs them), the heaviest first; the wake-up days
-                # last, computed while this connection does the bookkeeping.
-                needed = sorted([*lookups, *(
-                    parallel.Statement(r.rule.code, *_candidate_insert(r.rule.query(r.context(as_of, scope=scope))))
-                    for r in enabled)], key=lambda s: -_EXPECTED_COST.get(s.name, 1))
+                # On helper connections, with the wake-up days last: computed while this connection does the
+                # bookkeeping.
                 t0 = time.perf_counter()
                 batch = parallel.start(
                     [parallel.Statement("empty", f"TRUNCATE {', '.join(m._meta.db_table for m in WORKING)}", [])],
@@ -142,15 +141,11 @@ def sweep(
                 batch.wait(s.name for s in needed)
                 timings["rules on helper connections"] = time.perf_counter() - t0
             else:
-                for number, effective in enumerate(enabled, start=1):
+                for number, statement in enumerate(needed, start=1):
                     t0 = time.perf_counter()
-                    sql, params = _candidate_insert(effective.rule.query(effective.context(as_of, scope=scope)))
-                    with connection.cursor() as cursor:
-                        cursor.execute(sql, params)
-                    timings[effective.rule.code] = time.perf_counter() - t0
-                    say(f"[{number}/{len(enabled)}] {effective.rule.code}: {timings[effective.rule.code]:.2f} s")
-                for lookup in lookups:
-                    step(lookup.name, functools.partial(_execute, lookup))
+                    _execute(statement)
+                    timings[statement.name] = time.perf_counter() - t0
+                    say(f"[{number}/{len(needed)}] {statement.name}: {timings[statement.name]:.2f} s")
 
             step("analyze the found gaps", lambda: _analyze(AlertCandidate, ClientVulnerability, EpisodeCoordinator))
             resolved = step("resolve the gaps gone", lambda: _resolve_gone(run, now, as_of, scope=scope))

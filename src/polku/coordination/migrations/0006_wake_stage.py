@@ -2,16 +2,7 @@
 
 from django.db import migrations, models
 
-
-def set_unlogged(apps, schema_editor):
-    """A working table, emptied by every sweep: not written to the write-ahead log (after a crash, empty)."""
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute("ALTER TABLE coordination_wakestage SET UNLOGGED")
-
-
-def set_logged(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute("ALTER TABLE coordination_wakestage SET LOGGED")
+from polku.coordination.working_tables import unlogged
 
 
 class Migration(migrations.Migration):
@@ -29,5 +20,5 @@ class Migration(migrations.Migration):
                 ('next_on', models.DateField()),
             ],
         ),
-        migrations.RunPython(set_unlogged, set_logged, elidable=False),
+        unlogged("coordination_wakestage"),  # working tables, emptied by every sweep
     ]

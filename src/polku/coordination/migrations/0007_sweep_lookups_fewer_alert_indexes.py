@@ -3,21 +3,7 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
-WORKING_TABLES = ("coordination_clientvulnerability", "coordination_episodecoordinator")
-
-
-def set_unlogged(apps, schema_editor):
-    """Working tables, emptied by every sweep: not written to the write-ahead log (after a crash, empty)."""
-    if schema_editor.connection.vendor == "postgresql":
-        for table in WORKING_TABLES:
-            schema_editor.execute(f"ALTER TABLE {table} SET UNLOGGED")
-
-
-def set_logged(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        for table in WORKING_TABLES:
-            schema_editor.execute(f"ALTER TABLE {table} SET LOGGED")
-
+from polku.coordination.working_tables import unlogged
 
 class Migration(migrations.Migration):
 
@@ -63,5 +49,5 @@ class Migration(migrations.Migration):
             name='responsible_person',
             field=models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='alerts', to='organisations.staffmember', verbose_name='responsible person'),
         ),
-        migrations.RunPython(set_unlogged, set_logged, elidable=False),
+        unlogged("coordination_clientvulnerability", "coordination_episodecoordinator"),  # working tables, emptied by every sweep
     ]
