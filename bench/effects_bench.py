@@ -81,15 +81,23 @@ def region(table_path: Path, truth: Path, repetitions: int | None) -> dict[str, 
     report = estimate_effects(rows, "service_started_1m", "employed_12m", covariates, control="none",
                               settings=EffectSettings(repetitions=repetitions))
     seconds = time.monotonic() - started
-    control = rows["service_started_1m"] == "none"
+    t_used = report.encoded[0]
+    used = rows.loc[t_used.index].reset_index(drop=True)
+    truth_used = per_person.iloc[t_used.index.to_numpy()].reset_index(drop=True)
+    treatment = used["service_started_1m"].to_numpy()
+    control = treatment == "none"
     services: list[dict[str, Any]] = []
     for e in report.estimates:
-        treated = (rows["service_started_1m"] == e.treatment_level).to_numpy()
-        true_effects = per_person[e.treatment_level].to_numpy()
-        truth_value = float(np.nanmean(true_effects if e.estimand == "ATE" else true_effects[treated]))
-        naive = float(rows.loc[treated, "employed_12m"].mean() - rows.loc[control, "employed_12m"].mean())
+        kept = report.kept[(e.treatment_level, e.estimand)]
+        true_effects = truth_used[e.treatment_level].to_numpy()
+        population = kept if e.estimand == "ATE" else kept[treatment[kept] == e.treatment_level]
+        truth_value = float(np.nanmean(true_effects[population]))
+        treated = treatment == e.treatment_level
+        naive = float(used.loc[treated, "employed_12m"].mean() - used.loc[control, "employed_12m"].mean())
         services.append({"estimand": e.estimand, "level": e.treatment_level, "estimate": round(e.estimate, 4),
                          "ci": [round(e.ci_low, 4), round(e.ci_high, 4)], "truth": round(truth_value, 4),
+                         "truth_all_rows": round(float(np.nanmean(
+                             true_effects if e.estimand == "ATE" else true_effects[treated])), 4),
                          "naive": round(naive, 4), "covered": bool(e.ci_low <= truth_value <= e.ci_high),
                          "n_treated": e.n_treated, "n_trimmed": e.n_trimmed})
     summary = {}
@@ -102,7 +110,71 @@ def region(table_path: Path, truth: Path, repetitions: int | None) -> dict[str, 
             "mean_error": round(float(np.mean([s["estimate"] - s["truth"] for s in chosen])), 4),
         }
     return {"rows": len(rows), "seconds": round(seconds, 1), "repetitions": report.settings.repetitions,
-            "summary": summary, "services": services}
+            "summary": summary, "services": services,
+            "per_client": per_client(report, covariates, used, truth_used, truth / "clients.csv", persons),
+            "allocation": allocation(report, truth_used)}
+
+
+def per_client(report: Any, covariates: list[str], used: Any, truth_used: Any, clients_csv: Path,
+               persons: dict[str, str]) -> dict[str, Any]:
+    """Root mean squared error of each client's estimated effect (PEHE) of the DR-learner, against the naive
+    difference in means within each true segment."""
+    import numpy as np
+    import pandas as pd
+
+    from polku.impact.heterogeneity import fit_client_effects
+
+    started = time.monotonic()
+    model = fit_client_effects(report, covariates, used)
+    predicted = model.predict(used)
+    seconds = time.monotonic() - started
+    clients = pd.read_csv(clients_csv, dtype={"personal_identity_code": str})
+    segment = clients.assign(person=clients["personal_identity_code"].map(persons)).set_index("person")[
+        "segment"].reindex(used["person"]).to_numpy()
+    treatment, outcome = used["service_started_1m"].to_numpy(), used["employed_12m"].to_numpy(float)
+    out: dict[str, Any] = {"seconds": round(seconds, 1), "services": []}
+    for m in model.levels:
+        truth = truth_used[m.level].to_numpy()
+        estimate = predicted.loc[predicted["level"] == m.level].sort_values("row")
+        naive = np.full(len(used), np.nan)
+        for value in np.unique(segment.astype(str)):
+            sel = segment.astype(str) == value
+            a, b = outcome[sel & (treatment == m.level)], outcome[sel & (treatment == "none")]
+            if len(a) and len(b):
+                naive[sel] = a.mean() - b.mean()
+        covered = (estimate["low"].to_numpy() <= truth) & (truth <= estimate["high"].to_numpy())
+        out["services"].append({
+            "level": m.level, "truth_sd": round(float(np.nanstd(truth)), 4),
+            "pehe": round(float(np.sqrt(np.nanmean((estimate["effect"].to_numpy() - truth) ** 2))), 4),
+            "naive_by_segment_pehe": round(float(np.sqrt(np.nanmean((naive - truth) ** 2))), 4),
+            "interval_coverage": round(float(np.nanmean(covered)), 3)})
+    for key in ("pehe", "naive_by_segment_pehe", "interval_coverage"):
+        out["mean_" + key] = round(float(np.mean([s[key] for s in out["services"]])), 4)
+    return out
+
+
+def allocation(report: Any, truth_used: Any) -> dict[str, Any]:
+    """The allocation rule's true value (the mean true effect of the services it names, each row named by the
+    tree learnt on the other half) against the oracle's (each client's truly best service, or none)."""
+    import numpy as np
+
+    from polku.impact.policy import learn_policy
+
+    started = time.monotonic()
+    result = learn_policy(report)
+    levels = result.levels
+    effects = np.column_stack([np.zeros(len(truth_used)) if lv == result.control_level
+                               else truth_used[lv].to_numpy() for lv in levels])
+    effects = np.nan_to_num(effects)
+    rows = np.arange(len(effects))
+    oracle = float(np.maximum(effects.max(axis=1), 0).mean())
+    rule = float(effects[rows, result.out_of_sample].mean())
+    return {"seconds": round(time.monotonic() - started, 1), "rule": round(rule, 4), "oracle": round(oracle, 4),
+            "share_of_oracle": round(rule / oracle, 3) if oracle else None,
+            "best_single": round(float(effects.mean(axis=0).max()), 4),
+            "rule_leaves": result.rule}
+
+
 
 
 def main() -> None:

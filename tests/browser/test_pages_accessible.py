@@ -96,6 +96,47 @@ def test_impact_client_page_with_the_estimate__coordinator(assert_accessible: An
     assert not violations, describe(violations)
 
 
+def test_client_page_with_suggested_services__coordinator(assert_accessible: Any, django_db_blocker: Any) -> None:
+    """The "Services that may help" section with a stored per-client effect model (a small hand-made one: the page's
+    shape, not the model, is under test): the table of service kinds with intervals and reasons, the services."""
+    import numpy as np
+    from django.contrib.auth import get_user_model
+
+    from polku.clients.selectors import caseload_page
+    from polku.impact.heterogeneity import ClientEffectModel, LevelModel
+    from polku.impact.models import EffectRun
+    from polku.impact.selectors import service_suggestions
+
+    columns = ["age", "barrier_mental_health"]
+    levels = [LevelModel(level, 10.0, np.array(coefficients), np.diag([1e-4, 1e-5, 1e-5]), 100)
+              for level, coefficients in (("wage_subsidy", [0.06, -0.02, -0.01]), ("training", [0.04, 0.01, 0.0]),
+                                          ("work_trial", [0.02, 0.0, 0.02]), ("rehabilitative_work", [-0.03, 0, 0]))]
+    model = ClientEffectModel("none", columns, columns, np.array([40.0, 1.0]), np.array([10.0, 1.0]), [], levels,
+                              1000)
+    with django_db_blocker.unblock():
+        run = EffectRun.objects.create(data_source="browser tests", data_hash="0" * 64, rows=1000,
+                                       treatment="service_started_1m", outcome="employed_12m", control_level="none",
+                                       results={"client_effects": {"summary": [], "model": model.as_dict()}})
+        coordinator = get_user_model().objects.get(username="coordinator")
+        client = next(c for c in caseload_page(actor=coordinator)
+                      if _suggested(service_suggestions, coordinator, c.pk))
+    try:
+        assert_accessible("coordinator", f"/clients/{client.pk}/#suggested-services", "client-page-suggestions")
+    finally:
+        with django_db_blocker.unblock():
+            run.delete()
+
+
+def _suggested(read: Any, actor: Any, client_id: int) -> bool:
+    from polku.core.errors import AccessDenied
+
+    try:
+        found = read(actor=actor, client_id=client_id)
+    except AccessDenied:
+        return False
+    return found is not None and bool(found.services)
+
+
 def test_impact_portal_home_with_my_group(assert_accessible: Any, impact_models: Any) -> None:
     assert_accessible("client", "/me/", "impact-portal-home", ["en"])
 

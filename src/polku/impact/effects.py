@@ -138,12 +138,20 @@ class EffectReport:
     #: allocation rule (polku.impact.policy). Not stored.
     nuisances: Nuisances | None = None
     encoded: tuple[pd.Series, pd.Series, pd.DataFrame] | None = None
+    #: For each (treatment level, estimand): the positions, among the rows used, of the rows the estimate describes
+    #: (the level's and the control's rows left after trimming), so that a benchmark can average the truth over the
+    #: same population. Not stored.
+    kept: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
 
     policy: dict[str, Any] | None = None
+    #: The per-client effects (polku.impact.heterogeneity): ``{"summary": [...], "model": {...}}``.
+    client_effects: dict[str, Any] | None = None
 
     def results(self) -> dict[str, Any]:
         """The JSON-serialisable results (what ``EffectRun.results`` stores)."""
-        extra = {"policy": self.policy} if self.policy else {}
+        extra: dict[str, Any] = {"policy": self.policy} if self.policy else {}
+        if self.client_effects:
+            extra["client_effects"] = self.client_effects
         return extra | {
             "treatment": self.treatment,
             "outcome": self.outcome,
@@ -262,7 +270,9 @@ def _fit_predict(x_train: np.ndarray, target: np.ndarray, x_pred: np.ndarray, ki
     rng = np.random.default_rng(seed)
     n = len(target)
     if kind == "binary" and len(np.unique(target)) < 2:  # one outcome value in this arm and fold
-        return np.full(len(x_pred), float(target[0]) if n else 0.5)
+        # the Jeffreys estimate (k + 1/2) / (n + 1), never exactly 0 or 1: a few rows that all failed (or all
+        # succeeded) do not prove that nobody (everybody) in this arm ever succeeds
+        return np.full(len(x_pred), (float(target.sum()) + 0.5) / (n + 1) if n else 0.5)
     order = rng.permutation(n)
     n_val = max(int(n * 0.1), 1) if n >= 50 else 0
     val, fit = order[:n_val], order[n_val:]
@@ -465,6 +475,7 @@ def estimate_effects(
                 report.skipped.append({"treatment_level": level, "estimand": estimand, "reason": "no_overlap"})
                 continue
             score = "ATE" if estimand == "ATE" else "ATTE"
+            report.kept[(level, estimand)] = rows[keep]
             fit = _doubleml_fit(yv[rows][keep], d[keep], xv[rows][keep], g0[keep], g1[keep], m[keep], score,
                                 settings)
             report.estimates.append(Estimate(

@@ -98,6 +98,8 @@ class PolicyResult:
     min_leaf: int
     tree: Any = None
     covariate_names: list[str] | None = None
+    #: Each row's level as named by the tree learnt on the other half (what the value is computed from). Not stored.
+    out_of_sample: np.ndarray | None = None
 
     def results(self) -> dict[str, Any]:
         return {"levels": self.levels, "control_level": self.control_level, "rule": self.rule,
@@ -137,5 +139,5 @@ def learn_policy(report: EffectReport, depth: int = 2, min_leaf: int | None = No
         value=_mean_ci(reward[rows, chosen]), current=_mean_ci(reward[rows, codes]),
         best_single={"service": nuis.levels[best], **_mean_ci(reward[:, best])},
         assigned_shares={lv: round(float((assigned == k).mean()), 4) for k, lv in enumerate(nuis.levels)},
-        depth=depth, min_leaf=leaf, tree=final, covariate_names=list(x.columns),
+        depth=depth, min_leaf=leaf, tree=final, covariate_names=list(x.columns), out_of_sample=chosen,
     )

@@ -22,7 +22,7 @@ from polku.core.dates import add_months
 from polku.core.errors import AccessDenied
 
 from . import registry
-from .explain import Reason, reasons
+from .explain import Reason, category_of, label, reasons, value_text
 from .models import EstimateOverride, FairnessReport, ModelKind, ModelVersion
 from .table import build_table, month_ends
 
@@ -246,3 +246,140 @@ def training_window(observed_until: dt.date) -> tuple[dt.date, dt.date] | None:
     if first is None:
         return None
     return add_months(first, 1), observed_until
+
+
+# --- suggested services (issue 8: per-client effects) -------------------------------------------------------------
+
+#: The design whose per-client effects the client page uses: its treatment levels are the catalogue's service classes.
+SUGGESTION_TREATMENT = "service_started_1m"
+#: A reason must move the client's estimated effect at least this much (half a percentage point) to be shown.
+MIN_EFFECT_CONTRIBUTION = 0.005
+#: At most this many services are suggested.
+SUGGESTIONS = 8
+
+
+@dataclass
+class ClassEffect:
+    """The estimated effect on this client of starting a service of one class now, against no service."""
+
+    service_class: str
+    effect: float
+    low: float
+    high: float
+    reasons: list[Reason]
+
+    @property
+    def points(self) -> float:
+        return round(self.effect * 100, 1)
+
+    @property
+    def interval_text(self) -> str:
+        return _("%(low)+.1f … %(high)+.1f percentage points") % {"low": self.low * 100, "high": self.high * 100}
+
+    @property
+    def clear(self) -> bool:
+        """The interval lies above zero."""
+        return self.low > 0
+
+
+@dataclass
+class SuggestedService:
+    service: Any  # catalogue Service, with its waiting time
+    effect: ClassEffect
+    waiting_days: float | None
+
+
+@dataclass
+class ServiceSuggestions:
+    run_id: int
+    run_created_at: dt.datetime
+    as_of: dt.date
+    services: list[SuggestedService]
+    classes: list[ClassEffect]
+    hidden_reasons: int
+
+
+def suggestion_run() -> tuple[Any, Any] | None:
+    """The latest stored effect run of the database design that has per-client effects, and its model."""
+    from .heterogeneity import ClientEffectModel
+    from .models import EffectRun
+
+    for run in EffectRun.objects.filter(treatment=SUGGESTION_TREATMENT).order_by("-created_at", "-id")[:5]:
+        stored = (run.results or {}).get("client_effects") or {}
+        if stored.get("model"):
+            try:
+                return run, ClientEffectModel.from_dict(stored["model"])
+            except (KeyError, TypeError, ValueError):
+                logger.error("effect run %s: its per-client model cannot be read; not used", run.pk)
+    return None
+
+
+def _effect_reasons(model: Any, row: pd.DataFrame, level: str, *, top: int = 3) -> list[Reason]:
+    contributions = model.contributions(row, level).drop(labels=["_base"])
+    order = contributions.abs().sort_values(ascending=False)
+    out: list[Reason] = []
+    values = row.iloc[0]
+    for feature in order.index:
+        value = float(contributions[feature])
+        if abs(value) < MIN_EFFECT_CONTRIBUTION or len(out) >= top:
+            break
+        out.append(Reason(feature, category_of(feature), value, label(feature),
+                          value_text(feature, values.get(feature))))
+    return out
+
+
+def service_suggestions(*, actor: Any, client_id: int, today: dt.date | None = None) -> ServiceSuggestions | None:
+    """Services that may help this client find work: the active services offered in the client's municipality
+    whose service class is estimated to raise this client's chance of work, ranked by that estimated effect (the
+    DR-learner of the latest stored effect run, polku.impact.heterogeneity) with its 95 % interval and the main
+    reasons. ``None`` when no run with per-client effects is stored or the client has no open joint-service
+    episode today.
+
+    A suggestion is decision support: nothing is applied. Raises :class:`AccessDenied` unless the actor may see
+    the client's employment data; reasons from categories the actor may not see are counted, not shown, and each
+    category shown is logged (as for the employment potential)."""
+    from polku.catalogue.selectors import service_search, waiting_days
+    from polku.clients.models import Client
+
+    authorize(actor, client_id, DataCategory.EMPLOYMENT, AccessAction.VIEW,
+              purpose=_("View suggested services"))
+    found = suggestion_run()
+    if found is None:
+        return None
+    run, model = found
+    today = today or timezone.localdate()
+    rows = client_rows(client_id, today)
+    if not len(rows):
+        return None
+    row = rows[rows["reference_date"] == today.isoformat()]
+    if not len(row):
+        return None
+    row = row.iloc[[-1]].reset_index(drop=True)
+    predicted = model.predict(row)
+    classes = [ClassEffect(str(p.level), float(p.effect), max(float(p.low), -1.0), min(float(p.high), 1.0),
+                           _effect_reasons(model, row, str(p.level)))
+               for p in predicted.itertuples()]
+    classes.sort(key=lambda c: (-c.effect, c.service_class))
+    found_reasons = [r for c in classes for r in c.reasons]
+    allowed: dict[str, bool] = {}
+    for reason in found_reasons:
+        if reason.category not in allowed:
+            allowed[reason.category] = decide(actor, client_id, reason.category, AccessAction.VIEW).allowed
+    for category, ok in allowed.items():
+        if ok and category != DataCategory.EMPLOYMENT:
+            authorize(actor, client_id, category, AccessAction.VIEW,
+                      purpose=_("View the reasons for suggested services"))
+    hidden = 0
+    for c in classes:
+        shown = [r for r in c.reasons if allowed[r.category]]
+        hidden += len(c.reasons) - len(shown)
+        c.reasons = shown
+    by_class = {c.service_class: c for c in classes}
+    municipality = Client.objects.filter(pk=client_id).values_list("municipality_code", flat=True).first()
+    services = list(service_search(municipality_code=municipality, active=True).filter(
+        service_class__in=list(by_class)))
+    suggested = [SuggestedService(s, by_class[s.service_class], waiting_days(getattr(s, "waiting_days", None)))
+                 for s in services if by_class[s.service_class].effect > 0]
+    suggested.sort(key=lambda s: (-s.effect.effect, s.waiting_days if s.waiting_days is not None else 1e9,
+                                  s.service.pk))
+    return ServiceSuggestions(run.pk, run.created_at, today, suggested[:SUGGESTIONS], classes, hidden)

@@ -279,6 +279,37 @@ def _estimate_part(actor: Any, client_id: int, *, employment_visible: bool, has_
     }
 
 
+def _suggestions_part(actor: Any, client_id: int, *, employment_visible: bool, has_open_episode: bool,
+                      may_refer: bool) -> dict[str, Any]:
+    """The "Services that may help" section: services ranked by their estimated effect on this client (read through
+    ``service_suggestions``, which checks the policy and logs the read), or why there are none."""
+    from polku.catalogue.models import ServiceClass
+
+    if not employment_visible:
+        return {"state": "hidden"}
+    if not has_open_episode:
+        return {"state": "no_episode"}
+    try:
+        found = impact_selectors.service_suggestions(actor=actor, client_id=client_id)
+    except AccessDenied:
+        return {"state": "hidden"}
+    if found is None:
+        return {"state": "no_model"}
+    names = dict(ServiceClass.choices)
+    return {
+        "state": "shown",
+        "as_of": found.as_of,
+        "run_created_at": found.run_created_at,
+        "classes": [{"name": names.get(c.service_class, c.service_class), "effect": c} for c in found.classes],
+        "services": found.services,
+        "may_refer": may_refer,
+        "hidden_reasons_text": ngettext(
+            "One more reason comes from data you may not see, so it is not shown.",
+            "%(count)s more reasons come from data you may not see, so they are not shown.", found.hidden_reasons,
+        ) % {"count": found.hidden_reasons} if found.hidden_reasons else "",
+    }
+
+
 def _client_page_context(request: HttpRequest, client_id: int) -> dict[str, Any]:
     """Everything the client page shows, each part read through its selector (checked and logged)."""
     actor = request.user
@@ -319,6 +350,9 @@ def _client_page_context(request: HttpRequest, client_id: int) -> dict[str, Any]
                                has_open_episode=open_episode is not None)
     jobs = jobs_part(actor, client.pk, employment_visible=DataCategory.EMPLOYMENT in visible,
                      plan_version=version.number if version is not None else None)
+    suggestions = _suggestions_part(actor, client.pk, employment_visible=DataCategory.EMPLOYMENT in visible,
+                                    has_open_episode=open_episode is not None,
+                                    may_refer=client_of(actor) is None)
     own_log = list(client_selectors.access_log_by_actor(actor=actor, client_id=client.pk)[:LOG_PREVIEW + 1])
 
     may_manage = bool(decide(actor, client.pk, DataCategory.BASIC, AccessAction.MANAGE_CONSENT))
@@ -349,6 +383,7 @@ def _client_page_context(request: HttpRequest, client_id: int) -> dict[str, Any]
         "charts": _assessment_charts(assessments),
         "referral_rows": referrals,
         "potential": potential,
+        "suggestions": suggestions,
         "jobs": jobs,
         "contacts": contacts,
         "own_log": own_log[:LOG_PREVIEW],

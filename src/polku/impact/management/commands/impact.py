@@ -131,10 +131,19 @@ class Command(BaseCommand):
         effects.add_argument("--policy", action="store_true",
                              help="also learn an interpretable allocation rule (policy tree) and its value")
         effects.add_argument("--policy-depth", type=int, default=2, metavar="D", help="the rule's depth (1–4)")
+        effects.add_argument("--no-client-effects", action="store_true",
+                             help="skip the per-client effects (DR-learner) that the client page's suggestions use")
         effects.add_argument("--store", action="store_true", help="store the results for the What works page")
         effects.add_argument("--format", choices=["table", "json", "report"], default="table",
                              help="table (default), json (a list of estimates) or report (every figure, JSON)")
         add_operator_arguments(effects)
+
+        suggest = commands.add_parser(
+            "suggest", help="services that may help one client, ranked by the estimated effect on that client")
+        suggest.add_argument("--client", type=int, required=True, help="the client's id")
+        suggest.add_argument("--as-of", default=None, metavar="DATE", help="the day (default: today)")
+        suggest.add_argument("--format", choices=["table", "json"], default="table")
+        add_operator_arguments(suggest)
 
         models = commands.add_parser("models", help="list the stored model versions")
         models.add_argument("--format", choices=["table", "json"], default="table")
@@ -331,6 +340,13 @@ class Command(BaseCommand):
                                          by=opts["by"], estimands=estimands, settings=settings_, progress=progress)
         except fx.EffectError as exc:
             raise CommandError(effect_error_message(exc)) from None
+        if len(report.nuisances.levels if report.nuisances else []) >= 2 and not opts["no_client_effects"]:
+            from polku.impact.heterogeneity import fit_client_effects, summary
+
+            progress(_("per-client effects (DR-learner)"))
+            model = fit_client_effects(report, covariates, table)
+            used = table.loc[report.encoded[0].index] if report.encoded is not None else table
+            report.client_effects = {"summary": summary(model, used), "model": model.as_dict()}
         results = report.results()
         if opts["policy"]:
             from polku.impact.policy import learn_policy
@@ -357,7 +373,10 @@ class Command(BaseCommand):
                                           for e in results["estimates"]], indent=2, ensure_ascii=False))
             return
         if opts["format"] == "report":
-            self.stdout.write(json.dumps(results, indent=2, ensure_ascii=False, default=str))
+            printed = dict(results)
+            if "client_effects" in printed:  # the model's coefficients are for the client page, not for reading
+                printed["client_effects"] = {"summary": printed["client_effects"]["summary"]}
+            self.stdout.write(json.dumps(printed, indent=2, ensure_ascii=False, default=str))
             return
         self.stdout.write(_("Effect of %(treatment)s on %(outcome)s against %(control)s: %(rows)d rows used of "
                             "%(all)d.") % {"treatment": treatment, "outcome": outcome,
@@ -375,6 +394,12 @@ class Command(BaseCommand):
                                        "%(after)s after weighting (ATT).") % {
                 "level": level, "before": _g(fx.max_abs_smd(balance, "smd_before")),
                 "after": _g(fx.max_abs_smd(balance, "smd_after_ATT"))})
+        if "client_effects" in results:
+            self.stdout.write(_("Per-client effects (DR-learner; the spread of the estimates over the clients):"))
+            for item in results["client_effects"]["summary"]:
+                self.stdout.write("  " + _("%(level)s: mean %(mean)s, 10th–90th percentile %(p10)s … %(p90)s") % {
+                    "level": item["level"], "mean": _g(item["mean"]), "p10": _g(item["p10"]),
+                    "p90": _g(item["p90"])})
         if "policy" in results:
             self._print_policy(results["policy"])
         for item in results["skipped"]:
@@ -392,6 +417,58 @@ class Command(BaseCommand):
             item = policy[key]
             self.stdout.write(f"  {label}: {_g(item['value'])} (95 % {_g(item['ci_low'])} … {_g(item['ci_high'])})"
                               + (f" [{item['service']}]" if "service" in item else ""))
+
+    def _suggest(self, opts: dict[str, Any]) -> None:
+        from polku.core.errors import AccessDenied
+        from polku.impact.selectors import service_suggestions
+
+        user = operator(opts.get("user"))
+        if user is None:
+            raise CommandError(_("Name the professional who asks with --user: suggestions read the client's "
+                                 "data, and the read is logged."))
+        day = _date(opts.get("as_of"), "--as-of")
+        try:
+            found = service_suggestions(actor=user, client_id=opts["client"], today=day)
+        except AccessDenied as exc:
+            raise CommandError(str(exc)) from None
+        if found is None:
+            raise CommandError(_("No suggestions: no stored effect run has per-client effects (run polku impact "
+                                 "effects --from-db --store), or the client has no open joint-service episode."))
+        if opts["format"] == "json":
+            classes = [{"service_class": c.service_class, "effect": round(c.effect, 4), "ci_low": round(c.low, 4),
+                        "ci_high": round(c.high, 4),
+                        "reasons": [{"feature": r.feature, "value": r.value,
+                                     "contribution": round(r.contribution, 4)} for r in c.reasons]}
+                       for c in found.classes]
+            services = [{"service": s.service.pk, "name": str(s.service), "provider": str(s.service.provider),
+                         "service_class": s.service.service_class, "effect": round(s.effect.effect, 4),
+                         "ci_low": round(s.effect.low, 4), "ci_high": round(s.effect.high, 4),
+                         "waiting_days": s.waiting_days} for s in found.services]
+            self.stdout.write(json.dumps({
+                "effect_run": found.run_id, "as_of": found.as_of.isoformat(), "hidden_reasons": found.hidden_reasons,
+                "classes": classes, "services": services,
+            }, ensure_ascii=False, indent=2))
+            return
+        self.stdout.write(_("Estimated change in the chance of being in work in 12 months if a service of this kind "
+                            "starts now (95 %% interval); suggestions only, never applied:"))
+        from polku.catalogue.models import ServiceClass
+
+        names = dict(ServiceClass.choices)
+        for c in found.classes:
+            self.stdout.write(f"  {names.get(c.service_class, c.service_class)}: {c.effect * 100:+.1f} "
+                              f"({c.interval_text})")
+            for r in c.reasons:
+                sign = "+" if r.contribution > 0 else "−"
+                self.stdout.write(f"      {sign} {r.label}: {r.value}")
+        if found.hidden_reasons:
+            self.stdout.write("  " + _("%(count)d reasons come from data you may not see.")
+                              % {"count": found.hidden_reasons})
+        if not found.services:
+            self.stdout.write(_("No active service offered in the client's municipality is estimated to help."))
+        for i, s in enumerate(found.services, start=1):
+            wait = "–" if s.waiting_days is None else f"{s.waiting_days:.0f} d"
+            self.stdout.write(f"{i:>2}. {s.service} – {s.service.provider!s}: {s.effect.effect * 100:+.1f} "
+                              f"({s.effect.interval_text}), " + _("waiting time") + f" {wait}")
 
     def _models(self, opts: dict[str, Any]) -> None:
         from polku.impact.models import ModelVersion
