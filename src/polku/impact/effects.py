@@ -59,7 +59,8 @@ class EffectSettings:
     """The estimator's settings. The defaults are fixed in advance and are not tuned to any data set."""
 
     folds: int = 5
-    #: Repeated cross-fitting; ``None``: 11 up to ``SMALL_DATA`` rows, 3 above (see :meth:`repetitions_for`).
+    #: Repeated cross-fitting; ``None``: 11 up to ``SMALL_DATA`` rows, 3 up to ``LARGE_DATA``, 1 above (see
+    #: :meth:`repetitions_for`).
     repetitions: int | None = None
     #: Overlap trimming. ``None``: for the ATE, Crump et al.'s (2009) data-driven threshold (see
     #: :func:`crump_alpha`), for the ATT 0.05; a number: that threshold for both.
@@ -78,11 +79,17 @@ class EffectSettings:
     def repetitions_for(self, rows: int) -> int:
         if self.repetitions is not None:
             return self.repetitions
-        return 11 if rows <= SMALL_DATA else 3
+        if rows <= SMALL_DATA:
+            return 11
+        return 3 if rows <= LARGE_DATA else 1
 
 
 #: Up to this many rows, more repetitions of the cross-fitting (cheap there) remove the dependence on one split.
 SMALL_DATA = 50_000
+#: Above this many rows one cross-fitting suffices (DoubleML's own default): the estimate's dependence on one random
+#: split shrinks with the data, while each repetition costs the whole fit again (at 1,000,000 rows about 7 minutes
+#: on 2 cores, docs/BENCHMARKS.md).
+LARGE_DATA = 250_000
 
 
 @dataclass

@@ -121,7 +121,8 @@ class Command(BaseCommand):
         effects.add_argument("--estimands", default="ATE,ATT", metavar="ATE,ATT")
         effects.add_argument("--folds", type=int, default=5)
         effects.add_argument("--repetitions", type=int, default=None,
-                             help="repeated cross-fitting with new splits (default 11 up to 50,000 rows, else 3)")
+                             help="repeated cross-fitting with new splits (default 11 up to 50,000 rows, 3 up to "
+                             "250,000, else 1)")
         effects.add_argument("--alpha", type=float, default=None,
                              help="overlap trimming threshold on the propensity (default: Crump et al.'s rule for "
                              "the ATE, 0.05 for the ATT)")
