@@ -47,6 +47,7 @@ def known() -> tuple[pd.DataFrame, np.ndarray, fx.EffectReport, ClientEffectMode
     return frame, truth, report, fit_client_effects(report, ["need", "age", "region"], frame)
 
 
+@pytest.mark.model_metrics
 def test_the_dr_learner_recovers_a_heterogeneous_effect(known: Any) -> None:
     """Each row's estimated coaching effect follows the true one (which grows with need): its error is well below
     that of giving everybody the average effect, most 95 % intervals contain the truth, need is the main reason,
@@ -68,6 +69,7 @@ def test_the_dr_learner_recovers_a_heterogeneous_effect(known: Any) -> None:
     assert np.abs(training).max() < 0.06, np.abs(training).max()
 
 
+@pytest.mark.model_metrics
 def test_the_stored_model_gives_the_same_effects_and_takes_new_rows(known: Any) -> None:
     frame, _truth, _report, model = known
     again = ClientEffectModel.from_dict(json.loads(json.dumps(model.as_dict())))
@@ -79,6 +81,7 @@ def test_the_stored_model_gives_the_same_effects_and_takes_new_rows(known: Any) 
     assert (one["low"] <= one["effect"]).all() and (one["effect"] <= one["high"]).all()
 
 
+@pytest.mark.model_metrics
 def test_the_penalty_keeps_noise_from_looking_like_heterogeneity() -> None:
     """Pure noise around a constant: the one-standard-error rule picks the strongest penalty offered."""
     rng = np.random.default_rng(0)
@@ -175,3 +178,11 @@ def test_the_client_page_and_the_command_suggest_services_ranked_by_the_clients_
     assert AccessLog.objects.filter(actor=outsider, client_id=client_id, allowed=False).exists()
     with pytest.raises(CommandError):
         _run("suggest", "--client", str(client_id), "--user", outsider.username)
+
+
+def test_repetitions_follow_the_size_of_the_data() -> None:
+    """Many repetitions of the cross-fitting where they are cheap, one where a single fit takes minutes."""
+    settings = fx.EffectSettings()
+    assert [settings.repetitions_for(n) for n in (1_000, 50_000, 50_001, 250_000, 250_001, 1_000_000)] == [
+        11, 11, 3, 3, 1, 1]
+    assert fx.EffectSettings(repetitions=5).repetitions_for(1_000_000) == 5
