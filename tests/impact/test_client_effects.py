@@ -165,6 +165,11 @@ def test_the_client_page_and_the_command_suggest_services_ranked_by_the_clients_
         first = found.services[0].service
         assert f"/clients/{client_id}/referrals/new/?service={first.pk}" in page
 
+    # Within a kind of service, those in the client's language come first.
+    for a, b in zip(found.services, found.services[1:], strict=False):
+        if a.effect.effect == b.effect.effect and a.in_client_language is False:
+            assert b.in_client_language is False
+
     printed = json.loads(_run("suggest", "--client", str(client_id), "--user", user.username, "--format", "json"))
     assert [c["service_class"] for c in printed["classes"]] == [c.service_class for c in found.classes]
     assert [s["service"] for s in printed["services"]] == [s.service.pk for s in found.services]
@@ -172,12 +177,52 @@ def test_the_client_page_and_the_command_suggest_services_ranked_by_the_clients_
     with pytest.raises(CommandError, match="--user"):
         _run("suggest", "--client", str(client_id))
 
+    # The client's referral to a suggested service: a draft or an open one is followed up, not made again; a
+    # declined one can be made again. The page, the command and the API all say so.
+    from polku.referrals.models import Referral, ReferralStatus
+    from polku.referrals.services import referral_create
+
+    assert found.services, "the region's client has services estimated to help"
+    first = found.services[0].service
+    referral = referral_create(actor=user, client_id=client_id, service_id=first.pk)
+    again = service_suggestions(actor=user, client_id=client_id)
+    assert again is not None
+    marked = next(s for s in again.services if s.service.pk == first.pk)
+    assert marked.referral.pk == referral.pk and marked.already_referred
+    assert not any(s.already_referred for s in again.services if s.service.pk != first.pk)
+    page = client.get(f"/clients/{client_id}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    row = page[page.index(f'id="suggested-service-{first.pk}"'):]
+    row = row[:row.index("</tr>")]
+    assert f"/referrals/{referral.pk}/" in row and "Draft" in row
+    assert f"referrals/new/?service={first.pk}" not in row
+    printed = json.loads(_run("suggest", "--client", str(client_id), "--user", user.username, "--format", "json"))
+    listed = next(s for s in printed["services"] if s["service"] == first.pk)
+    assert listed["referral"]["id"] == referral.pk and listed["already_referred"] is True
+    Referral.objects.filter(pk=referral.pk).update(status=ReferralStatus.DECLINED)
+    page = client.get(f"/clients/{client_id}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    row = page[page.index(f'id="suggested-service-{first.pk}"'):]
+    row = row[:row.index("</tr>")]
+    assert "Declined" in row and f"referrals/new/?service={first.pk}" in row
+
+    # The API gives the same ranking to the coordinator; its read is logged.
+    before = reads()
+    answer = client.get(f"/api/v1/clients/{client_id}/suggested-services", HTTP_ACCEPT_LANGUAGE="en")
+    assert answer.status_code == 200, answer.content
+    body = answer.json()
+    assert body["available"] is True and reads() == before + 1
+    assert [s["service"] for s in body["services"]] == [s.service.pk for s in found.services]
+    assert [c["service_class"] for c in body["classes"]] == [c.service_class for c in found.classes]
+    assert next(s for s in body["services"] if s["service"] == first.pk)["referral"]["status"] == "declined"
+    assert client.get(f"/api/v1/clients/{client_id}/suggested-services?as_of=not-a-date").status_code == 422
+
     outsider = get_user_model().objects.create_user("outsider-no-staff", password="x" * 20)
     with pytest.raises(AccessDenied):
         service_suggestions(actor=outsider, client_id=client_id)
     assert AccessLog.objects.filter(actor=outsider, client_id=client_id, allowed=False).exists()
     with pytest.raises(CommandError):
         _run("suggest", "--client", str(client_id), "--user", outsider.username)
+    client.force_login(outsider)
+    assert client.get(f"/api/v1/clients/{client_id}/suggested-services").status_code == 404
 
 
 def test_repetitions_follow_the_size_of_the_data() -> None:
@@ -186,3 +231,19 @@ def test_repetitions_follow_the_size_of_the_data() -> None:
     assert [settings.repetitions_for(n) for n in (1_000, 50_000, 50_001, 250_000, 250_001, 1_000_000)] == [
         11, 11, 3, 3, 1, 1]
     assert fx.EffectSettings(repetitions=5).repetitions_for(1_000_000) == 5
+
+
+def test_a_service_is_in_the_clients_language_only_when_both_are_known() -> None:
+    from types import SimpleNamespace
+
+    from polku.impact.selectors import _in_language
+
+    def service(*codes: str) -> Any:
+        return SimpleNamespace(languages=list(codes))
+
+    assert _in_language(service("fi", "sv"), "sv") is True
+    assert _in_language(service("FI"), "fi") is True
+    assert _in_language(service("fi"), "en") is False
+    assert _in_language(service(), "fi") is None
+    assert _in_language(service("fi"), "other") is None
+    assert _in_language(service("fi"), "") is None

@@ -253,6 +253,7 @@ CLASSIFICATION: dict[str, Spec | list[Spec]] = {
         OBJECT, obj="consent", category="basic", policy="consent", write=True, read=False, clients=True,
         body={"reason": "matrix"}),
     "api:GET /clients/{client_id}/employment-periods": _client_api("client", "employment"),
+    "api:GET /clients/{client_id}/suggested-services": Spec(OBJECT, obj="client", category="employment"),
     "api:POST /clients/{client_id}/employment-periods": Spec(
         OBJECT, obj="client", category="employment", write=True, read=False,
         body={"status": "employed", "start_date": _TODAY}),

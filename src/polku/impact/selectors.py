@@ -284,9 +284,23 @@ class ClassEffect:
 
 @dataclass
 class SuggestedService:
+    """One service of a kind estimated to help, with what the coordinator needs to judge it: the waiting time,
+    whether it is offered in the client's preferred language, and the client's latest referral to it (among the
+    referrals the reader's organisation may see), if any."""
+
     service: Any  # catalogue Service, with its waiting time
     effect: ClassEffect
     waiting_days: float | None
+    in_client_language: bool | None = None  # None: the client's language is not one a service lists
+    referral: Any = None  # the client's latest visible referral to this service
+
+    @property
+    def already_referred(self) -> bool:
+        """A draft or an open referral exists (sent, received, accepted, on the waiting list or started): follow it
+        up instead of referring again."""
+        from polku.referrals.models import ReferralStatus
+
+        return self.referral is not None and (self.referral.is_open or self.referral.status == ReferralStatus.DRAFT)
 
 
 @dataclass
@@ -338,9 +352,14 @@ def service_suggestions(*, actor: Any, client_id: int, today: dt.date | None = N
     A suggestion is decision support: nothing is applied. Raises :class:`AccessDenied` unless the actor may see
     the client's employment data; reasons from categories the actor may not see are counted, not shown, and each
     category shown is logged (as for the employment potential)."""
+    from polku.access.policy import deny
     from polku.catalogue.selectors import service_search, waiting_days
     from polku.clients.models import Client
 
+    if client_of(actor) is not None:
+        raise deny(actor, client_id, DataCategory.EMPLOYMENT, AccessAction.VIEW, purpose=_("View suggested services"),
+                   message=_("Suggested services are shown to the professionals who work with the client."),
+                   code="staff_only")
     authorize(actor, client_id, DataCategory.EMPLOYMENT, AccessAction.VIEW,
               purpose=_("View suggested services"))
     found = suggestion_run()
@@ -375,11 +394,44 @@ def service_suggestions(*, actor: Any, client_id: int, today: dt.date | None = N
         hidden += len(c.reasons) - len(shown)
         c.reasons = shown
     by_class = {c.service_class: c for c in classes}
-    municipality = Client.objects.filter(pk=client_id).values_list("municipality_code", flat=True).first()
+    municipality, language = Client.objects.filter(pk=client_id).values_list(
+        "municipality_code", "preferred_language").first() or ("", "")
     services = list(service_search(municipality_code=municipality, active=True).filter(
-        service_class__in=list(by_class)))
-    suggested = [SuggestedService(s, by_class[s.service_class], waiting_days(getattr(s, "waiting_days", None)))
+        service_class__in=list(by_class)).select_related("provider"))
+    suggested = [SuggestedService(s, by_class[s.service_class], waiting_days(getattr(s, "waiting_days", None)),
+                                  _in_language(s, language))
                  for s in services if by_class[s.service_class].effect > 0]
-    suggested.sort(key=lambda s: (-s.effect.effect, s.waiting_days if s.waiting_days is not None else 1e9,
-                                  s.service.pk))
-    return ServiceSuggestions(run.pk, run.created_at, today, suggested[:SUGGESTIONS], classes, hidden)
+    # Within a kind of service (the same estimated effect), those in the client's language first, then the shortest
+    # wait.
+    suggested.sort(key=lambda s: (-s.effect.effect, s.in_client_language is False,
+                                  s.waiting_days if s.waiting_days is not None else 1e9, s.service.pk))
+    chosen = suggested[:SUGGESTIONS]
+    _attach_referrals(actor, client_id, chosen)
+    return ServiceSuggestions(run.pk, run.created_at, today, chosen, classes, hidden)
+
+
+def _in_language(service: Any, language: str) -> bool | None:
+    """Whether the service lists the client's preferred language (None when the client's language is "other" or
+    the service lists no languages: not known)."""
+    listed = [str(code).lower() for code in (service.languages or []) if isinstance(code, str)]
+    if not language or language == "other" or not listed:
+        return None
+    return language.lower() in listed
+
+
+def _attach_referrals(actor: Any, client_id: int, suggested: list[SuggestedService]) -> None:
+    """Each suggested service's latest referral of this client, among those the actor's organisation sent or
+    receives (the referral selector's rules). One query; checked and logged as a read of the client's basic data
+    (nothing is read when the policy does not allow it)."""
+    from polku.referrals.selectors import referrals_visible_to
+
+    if not suggested or not decide(actor, client_id, DataCategory.BASIC, AccessAction.VIEW).allowed:
+        return
+    authorize(actor, client_id, DataCategory.BASIC, AccessAction.VIEW,
+              purpose=_("View the client's referrals to suggested services"))
+    latest: dict[int, Any] = {}
+    for referral in referrals_visible_to(actor, client_id=client_id).filter(
+            service_id__in=[s.service.pk for s in suggested]).order_by("service_id", "-created_at", "-pk"):
+        latest.setdefault(referral.service_id, referral)
+    for s in suggested:
+        s.referral = latest.get(s.service.pk)

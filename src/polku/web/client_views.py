@@ -301,12 +301,30 @@ def _suggestions_part(actor: Any, client_id: int, *, employment_visible: bool, h
         "as_of": found.as_of,
         "run_created_at": found.run_created_at,
         "classes": [{"name": names.get(c.service_class, c.service_class), "effect": c} for c in found.classes],
-        "services": found.services,
+        "services": [_suggested_row(s) for s in found.services],
         "may_refer": may_refer,
         "hidden_reasons_text": ngettext(
             "One more reason comes from data you may not see, so it is not shown.",
             "%(count)s more reasons come from data you may not see, so they are not shown.", found.hidden_reasons,
         ) % {"count": found.hidden_reasons} if found.hidden_reasons else "",
+    }
+
+
+def _suggested_row(item: Any) -> dict[str, Any]:
+    """One suggested service as the template shows it: names of its languages and target groups, and the client's
+    latest referral to it (if the reader's organisation may see one)."""
+    from polku.web.catalogue_views import language_name, target_group_name
+
+    service = item.service
+    return {
+        "service": service,
+        "effect": item.effect,
+        "waiting_days": item.waiting_days,
+        "languages": ", ".join(language_name(str(code)) for code in service.languages or []),
+        "in_client_language": item.in_client_language,
+        "target_groups": ", ".join(target_group_name(str(g)) for g in service.target_groups or []),
+        "referral": item.referral,
+        "already_referred": item.already_referred,
     }
 
 

@@ -232,3 +232,91 @@ def record_period(request: HttpRequest, client_id: PathId, payload: PeriodIn) ->
     period: EmploymentStatusPeriod = services.employment_period_record(
         actor=actor(request), client_id=client_id, **payload.dict())
     return 201, period
+
+
+class SuggestionReasonOut(Schema):
+    feature: str
+    label: str
+    value: str
+    contribution: float = Field(description="change of the estimated effect this reason makes (probability scale)")
+
+
+class ClassEffectOut(Schema):
+    service_class: str
+    effect: float = Field(description="estimated change in the chance of being in work in 12 months if a service "
+                                      "of this class starts now, against no service (probability scale)")
+    ci_low: float
+    ci_high: float
+    reasons: list[SuggestionReasonOut]
+
+
+class SuggestedReferralOut(Schema):
+    id: int
+    status: str
+    created_at: dt.datetime
+    is_open: bool
+
+
+class SuggestedServiceOut(Schema):
+    service: int
+    name: str
+    provider: str
+    service_class: str
+    effect: float
+    ci_low: float
+    ci_high: float
+    waiting_days: float | None
+    languages: list[str]
+    in_client_language: bool | None = Field(description="whether the service lists the client's preferred "
+                                                        "language (null: not known)")
+    target_groups: list[str]
+    referral: SuggestedReferralOut | None = Field(description="the client's latest referral to this service that "
+                                                              "the caller's organisation may see")
+
+
+class SuggestionsOut(Schema):
+    available: bool
+    detail: str
+    effect_run: int | None
+    as_of: dt.date | None
+    classes: list[ClassEffectOut]
+    services: list[SuggestedServiceOut]
+    hidden_reasons: int = Field(description="reasons from data the caller may not see, counted, not shown")
+
+
+@router.get("/{client_id}/suggested-services", response={200: SuggestionsOut, **error_responses(401, 403, 404, 422)},
+            summary="Services that may help a client (decision support)")
+def suggested_services(request: HttpRequest, client_id: PathId, as_of: dt.date | None = None) -> Any:
+    """The kinds of service ranked by their estimated effect on this client (per-client effects of the latest
+    stored effect run, with 95 % intervals and reasons) and the active services offered in the client's
+    municipality of the kinds estimated to help, best first. Suggestions only: nothing is applied. For the
+    professionals who may see the client's employment data; the read is logged. ``available`` is false (and
+    ``detail`` says why) when no effect run with per-client effects is stored or the client has no open
+    joint-service episode."""
+    from polku.impact.selectors import service_suggestions
+
+    found = service_suggestions(actor=actor(request), client_id=client_id, today=as_of)
+    if found is None:
+        return {"available": False, "effect_run": None, "as_of": as_of, "classes": [], "services": [],
+                "hidden_reasons": 0,
+                "detail": str(_("No suggestions: the effects of services have not been estimated yet, or the client "
+                                "has no open joint-service episode."))}
+    return {
+        "available": True, "detail": "", "effect_run": found.run_id, "as_of": found.as_of,
+        "hidden_reasons": found.hidden_reasons,
+        "classes": [{"service_class": c.service_class, "effect": round(c.effect, 4), "ci_low": round(c.low, 4),
+                     "ci_high": round(c.high, 4),
+                     "reasons": [{"feature": r.feature, "label": str(r.label), "value": str(r.value),
+                                  "contribution": round(r.contribution, 4)} for r in c.reasons]}
+                    for c in found.classes],
+        "services": [{"service": s.service.pk, "name": str(s.service), "provider": str(s.service.provider),
+                      "service_class": s.service.service_class, "effect": round(s.effect.effect, 4),
+                      "ci_low": round(s.effect.low, 4), "ci_high": round(s.effect.high, 4),
+                      "waiting_days": s.waiting_days, "languages": [str(c) for c in s.service.languages or []],
+                      "in_client_language": s.in_client_language,
+                      "target_groups": [str(g) for g in s.service.target_groups or []],
+                      "referral": None if s.referral is None else {
+                          "id": s.referral.pk, "status": s.referral.status, "created_at": s.referral.created_at,
+                          "is_open": s.referral.is_open}}
+                     for s in found.services],
+    }

@@ -16,7 +16,7 @@ import pandas as pd
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from polku.core.management.common import add_operator_arguments, operator
@@ -444,7 +444,13 @@ class Command(BaseCommand):
             services = [{"service": s.service.pk, "name": str(s.service), "provider": str(s.service.provider),
                          "service_class": s.service.service_class, "effect": round(s.effect.effect, 4),
                          "ci_low": round(s.effect.low, 4), "ci_high": round(s.effect.high, 4),
-                         "waiting_days": s.waiting_days} for s in found.services]
+                         "waiting_days": s.waiting_days, "languages": list(s.service.languages or []),
+                         "in_client_language": s.in_client_language,
+                         "target_groups": list(s.service.target_groups or []),
+                         "referral": None if s.referral is None else {
+                             "id": s.referral.pk, "status": s.referral.status,
+                             "created_at": s.referral.created_at.isoformat()},
+                         "already_referred": s.already_referred} for s in found.services]
             self.stdout.write(json.dumps({
                 "effect_run": found.run_id, "as_of": found.as_of.isoformat(), "hidden_reasons": found.hidden_reasons,
                 "classes": classes, "services": services,
@@ -468,8 +474,16 @@ class Command(BaseCommand):
             self.stdout.write(_("No active service offered in the client's municipality is estimated to help."))
         for i, s in enumerate(found.services, start=1):
             wait = "–" if s.waiting_days is None else f"{s.waiting_days:.0f} d"
+            notes = []
+            if s.in_client_language is False:
+                notes.append(_("not in the client's language"))
+            if s.referral is not None:
+                notes.append(_("referred %(day)s: %(status)s (referral %(id)d)") % {
+                    "day": timezone.localdate(s.referral.created_at).isoformat(),
+                    "status": s.referral.get_status_display(), "id": s.referral.pk})
             self.stdout.write(f"{i:>2}. {s.service} – {s.service.provider!s}: {s.effect.effect * 100:+.1f} "
-                              f"({s.effect.interval_text}), " + _("waiting time") + f" {wait}")
+                              f"({s.effect.interval_text}), " + _("waiting time") + f" {wait}"
+                              + "".join(f"; {n}" for n in notes))
 
     def _models(self, opts: dict[str, Any]) -> None:
         from polku.impact.models import ModelVersion
