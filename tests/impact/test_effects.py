@@ -236,6 +236,36 @@ def test_command_from_the_database_stores_costs_and_logs_reads(settings: Any) ->
     run = EffectRun.objects.get()
     assert run.results["estimates"] and run.results["costs"]
     assert any(row["mean_cost_eur"] for row in run.results["costs"])
+    assert "Costs (per person who got the service)" in text
+
+    # By segment: the costs of each segment's clients, the segment found through the design's pseudonyms.
+    from polku.clients.models import Client
+    from polku.impact.costs import client_groups, service_costs
+    from polku.impact.table import pseudonym, pseudonym_key
+
+    call_command("impact", "segments", "--max-segments", "4", stdout=io.StringIO(), language="en")
+    text = _run("--from-db", "--observed-until", "2024-12-31", "--repetitions", "1", "--estimands", "ATT",
+                "--by", "segment", "--store")
+    assert "[segment=" in text.split("Costs (per person who got the service)")[1]
+    costs = EffectRun.objects.latest("id").results["costs"]
+    overall = {r["treatment_level"]: r for r in costs if r["segment"] is None}
+    by_segment = [r for r in costs if r["segment"] is not None]
+    assert by_segment and any(r["mean_cost_eur"] for r in by_segment)
+    for level, row in overall.items():
+        parts = [r for r in by_segment if r["treatment_level"] == level and not r["suppressed"]]
+        assert sum(r["treated_with_costs"] for r in parts) <= (row["treated_with_costs"] or 0)
+        assert sum(r["total_cost_eur"] for r in parts) <= (row["total_cost_eur"] or 0) + 0.01
+
+    # client_groups: a client's group is that of the latest row with the client's keyed pseudonym.
+    clients = list(Client.objects.order_by("pk").values_list("pk", "personal_identity_code")[:3])
+    key = pseudonym_key()
+    table = pd.DataFrame({"person": [pseudonym(clients[0][1], key), pseudonym(clients[0][1], key),
+                                     pseudonym(clients[1][1], key)],
+                          "reference_date": ["2023-01-31", "2023-06-30", "2023-01-31"],
+                          "segment": ["1", "2", "3"]})
+    groups = client_groups(table, "segment", [pk for pk, _code in clients], chunk=2)
+    assert groups.to_dict() == {clients[0][0]: "2", clients[1][0]: "3"}
+    assert service_costs(log=False).empty is False
 
 
 @pytest.mark.django_db

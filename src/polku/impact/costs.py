@@ -173,6 +173,41 @@ def service_costs(
     return frame[COST_COLUMNS].reset_index(drop=True)
 
 
+def client_groups(table: pd.DataFrame, column: str, client_ids: Iterable[int], *, chunk: int = 20_000) -> pd.Series:
+    """Client id → the value of ``column`` in the client's latest row of a pseudonymised design ``table`` (matched
+    through the keyed pseudonym ``person``, computed from the identity codes of the given clients only), for the
+    costs by segment. Clients without a row are left out."""
+    from polku.clients.models import Client
+
+    from .table import pseudonym, pseudonym_key
+
+    if not len(table) or "person" not in table or column not in table:
+        return pd.Series(dtype=object)
+    order = ["reference_date"] if "reference_date" in table else []
+    latest = (table.sort_values(order) if order else table).drop_duplicates("person", keep="last")
+    by_person = latest.set_index("person")[column]
+    key = pseudonym_key()
+    wanted = sorted({int(c) for c in client_ids})
+    ids: list[int] = []
+    persons: list[str] = []
+    for start in range(0, len(wanted), chunk):
+        for pk, code in Client.objects.filter(pk__in=wanted[start:start + chunk]).values_list(
+                "pk", "personal_identity_code"):
+            ids.append(pk)
+            persons.append(pseudonym(code, key))
+    found = pd.Series(by_person.reindex(persons).to_numpy(), index=ids, dtype=object)
+    return found[found.notna()].astype(str)
+
+
+def group_rows(estimates: Sequence[dict[str, Any]], by: str) -> list[dict[str, Any]]:
+    """The ATT rows of ``EffectRun.results["estimates"]`` estimated within each value of ``by`` as rows with a
+    ``segment`` key, for :func:`cost_effectiveness`."""
+    return [{"treatment_level": e["treatment_level"], "control_level": e.get("control_level"), "estimand": "ATT",
+             "estimate": e.get("estimate"), "ci_low": e.get("ci_low"), "ci_high": e.get("ci_high"),
+             "segment": e["group"]}
+            for e in estimates if e.get("by") == by and e.get("estimand") == "ATT" and e.get("group") is not None]
+
+
 def _number(value: Any) -> float | None:
     if value is None:
         return None

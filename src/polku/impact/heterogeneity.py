@@ -27,6 +27,7 @@ effect run as aggregates (never a row) and applied to one client's row on the cl
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -212,7 +213,9 @@ def fit_client_effects(report: EffectReport, covariates: Sequence[str], frame: p
     indicators = np.column_stack([np.isnan(raw[:, base.index(c)]) for c in missing]).astype(float) \
         if missing else np.zeros((len(raw), 0))
     full = np.column_stack([raw, indicators])
-    means = np.nanmean(full, axis=0)
+    with warnings.catch_warnings():  # a column missing on every row has no mean: it becomes 0 below
+        warnings.simplefilter("ignore", RuntimeWarning)
+        means = np.nanmean(full, axis=0)
     means = np.where(np.isnan(means), 0.0, means)
     full = np.where(np.isnan(full), means, full)
     scales = full.std(axis=0)

@@ -358,13 +358,17 @@ class Command(BaseCommand):
             results["policy"] = learn_policy(report, depth=opts["policy_depth"], seed=opts["seed"]).results()
             report.policy = results["policy"]
         if opts["data"] is None:
-            from polku.impact.costs import cost_effectiveness, service_costs
+            from polku.impact.costs import client_groups, cost_effectiveness, group_rows, service_costs
 
             progress(_("service costs and the public-finance return"))
-            overall = [e for e in results["estimates"] if not e["by"]]
-            results["costs"] = cost_effectiveness(overall, service_costs(
-                until=_date(opts.get("observed_until"), "--observed-until"), actor_name="polku impact effects",
-                user=operator(opts.get("user"))))
+            costs = service_costs(until=_date(opts.get("observed_until"), "--observed-until"),
+                                  actor_name="polku impact effects", user=operator(opts.get("user")))
+            rows_for_costs = [e for e in results["estimates"] if not e["by"]]
+            groups = None
+            if opts["by"] == "segment":  # costs by segment: the segment of each client with costs, from the design
+                rows_for_costs += group_rows(results["estimates"], "segment")
+                groups = client_groups(table, "segment", costs["client_id"].unique() if len(costs) else [])
+            results["costs"] = cost_effectiveness(rows_for_costs, costs, segments=groups)
         if opts["store"]:
             run = store_effects(table, report, data_source=source, user=operator(opts.get("user")),
                                 costs=results.get("costs"))
@@ -403,8 +407,30 @@ class Command(BaseCommand):
                     "p90": _g(item["p90"])})
         if "policy" in results:
             self._print_policy(results["policy"])
+        if results.get("costs"):
+            self._print_costs(results["costs"])
         for item in results["skipped"]:
             self.stdout.write("  " + _("not estimated: %(what)s") % {"what": json.dumps(item)})
+
+    def _print_costs(self, costs: list[dict[str, Any]]) -> None:
+        self.stdout.write(_("Costs (per person who got the service), cost per additional person in work and the "
+                            "public-finance return per person (95 % intervals):"))
+        for row in costs:
+            group = f" [segment={row['segment']}]" if row.get("segment") is not None else ""
+            if row.get("suppressed") or row.get("mean_cost_eur") is None:
+                self.stdout.write(f"  {row['treatment_level']}{group}: " + _("fewer persons than the small-cell "
+                                                                               "threshold; not shown"))
+                continue
+            high = _eur(row["cost_per_employed_high_eur"]) if row.get("cost_per_employed_bounded") else \
+                _("not bounded")
+            per_employed = "–" if row.get("cost_per_employed_eur") is None else (
+                f"{_eur(row['cost_per_employed_eur'])} € ({_eur(row['cost_per_employed_low_eur'])} … {high})")
+            self.stdout.write(f"  {row['treatment_level']}{group}: " + _(
+                "%(persons)d persons, mean cost %(cost)s €, per additional person in work %(per)s, return "
+                "%(ret)s € (%(low)s … %(high)s)") % {
+                "persons": row["treated_with_costs"], "cost": _eur(row["mean_cost_eur"]), "per": per_employed,
+                "ret": _eur(row.get("return_per_treated_eur")), "low": _eur(row.get("return_low_eur")),
+                "high": _eur(row.get("return_high_eur"))})
 
     def _print_policy(self, policy: dict[str, Any]) -> None:
         self.stdout.write(_("Allocation rule (a suggestion, never applied):"))
@@ -541,6 +567,10 @@ def effect_error_message(exc: Any) -> str:
 
 def _g(value: Any) -> str:
     return "–" if value is None else f"{float(value):.4g}"
+
+
+def _eur(value: Any) -> str:
+    return "–" if value is None else f"{float(value):,.0f}".replace(",", "\u202f")
 
 
 def _f(value: Any) -> str:
