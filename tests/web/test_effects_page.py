@@ -188,6 +188,25 @@ def test_cost_effectiveness_table(manager: Any) -> None:
     assert "estimates to support decisions, not decisions" in _text(html)
 
 
+def test_costs_by_segment_follow_their_service(manager: Any) -> None:
+    """With segment rows (``--by segment``), each service's row for all its clients comes first and its segments
+    follow it; services in the order of their overall effect."""
+    from polku.impact.costs import group_rows
+
+    results = _results()
+    frame = pd.DataFrame([(i, "wage_subsidy", 5000.0) for i in range(40)]
+                         + [(100 + i, "work_trial", 2000.0) for i in range(30)],
+                         columns=["client_id", "service_class", "cost_eur"])
+    segments = pd.Series({**dict.fromkeys(range(25), "1"), **dict.fromkeys(range(25, 40), "2")})
+    rows = [e for e in results["estimates"] if not e["by"]] + group_rows(results["estimates"], "segment")
+    results["costs"] = cost_effectiveness(rows, frame, PublicFinanceParameters(), segments=segments, small_cell=5)
+    _run(results)
+    table = _table(login(manager).get(URL).content.decode(), "costs-table")
+    order = [table.index(text) for text in ("Wage subsidy All clients 40 5,000 €", "Wage subsidy Segment 1 25",
+                                            "Wage subsidy Segment 2 15 5,000 €", "Work trial All clients 30")]
+    assert order == sorted(order), table
+
+
 def test_overlap_balance_and_robustness_in_plain_words(manager: Any) -> None:
     _run()
     text = _text(login(manager).get(URL).content.decode())

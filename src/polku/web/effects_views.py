@@ -276,15 +276,19 @@ def _cost_per_employed(row: dict[str, Any]) -> dict[str, str]:
 def cost_rows(costs: list[dict[str, Any]], run: EffectRun, k: int) -> list[dict[str, Any]]:
     groups = {str(row["segment"]) for row in costs if row.get("segment") is not None}
     texts = segment_labels(run, groups) if groups else {}
+    # Services by their overall effect (best first); within a service, all its clients first, then its segments.
+    overall = {r.get("treatment_level"): _number(r.get("att")) or 0.0 for r in costs if r.get("segment") is None}
     out = []
-    for row in sorted(costs, key=lambda r: (-(_number(r.get("att")) or 0.0), service_name(r.get("treatment_level")),
-                                           str(r.get("segment") or ""))):
+    for row in sorted(costs, key=lambda r: (
+            -overall.get(r.get("treatment_level"), _number(r.get("att")) or 0.0),
+            service_name(r.get("treatment_level")), r.get("segment") is not None, -(_number(r.get("att")) or 0.0),
+            str(r.get("segment") or ""))):
         segment = row.get("segment")
         suppressed = bool(row.get("suppressed")) or row.get("mean_cost_eur") is None
         low, high = row.get("return_low_eur"), row.get("return_high_eur")
         out.append({
             "name": service_name(row.get("treatment_level")),
-            "group": group_label("segment", segment, texts) if segment is not None else "",
+            "group": group_label("segment", segment, texts) if segment is not None else gettext("All clients"),
             "suppressed": suppressed,
             "persons": _count(row.get("treated_with_costs"), k),
             "mean_cost": _euros(row.get("mean_cost_eur")),
