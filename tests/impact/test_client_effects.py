@@ -154,8 +154,8 @@ def test_the_client_page_and_the_command_suggest_services_ranked_by_the_clients_
     found = service_suggestions(actor=user, client_id=client_id)
     assert reads() == before + 1
     assert found is not None and found.classes
-    effects = [s.effect.effect for s in found.services]
-    assert effects == sorted(effects, reverse=True) and all(e > 0 for e in effects)
+    order = [(s.effect.under_way, -s.effect.effect) for s in found.services]
+    assert order == sorted(order) and all(s.effect.effect > 0 for s in found.services)
     assert all(-1 <= c.low <= c.effect <= c.high <= 1 for c in found.classes)
 
     client.force_login(user)
@@ -190,10 +190,16 @@ def test_the_client_page_and_the_command_suggest_services_ranked_by_the_clients_
     marked = next(s for s in again.services if s.service.pk == first.pk)
     assert marked.referral.pk == referral.pk and marked.already_referred
     assert not any(s.already_referred for s in again.services if s.service.pk != first.pk)
+    # Its kind is now under way: the kinds table says so and that kind's services go after the other kinds'.
+    kind = next(c for c in again.classes if c.service_class == first.service_class)
+    assert kind.under_way
+    flags = [s.effect.under_way for s in again.services]
+    assert flags == sorted(flags)
     page = client.get(f"/clients/{client_id}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     row = page[page.index(f'id="suggested-service-{first.pk}"'):]
     row = row[:row.index("</tr>")]
     assert f"/referrals/{referral.pk}/" in row and "Draft" in row
+    assert "already under way" in page[page.index('id="suggested-kinds"'):page.index('id="suggested-services-table"')]
     assert f"referrals/new/?service={first.pk}" not in row
     printed = json.loads(_run("suggest", "--client", str(client_id), "--user", user.username, "--format", "json"))
     listed = next(s for s in printed["services"] if s["service"] == first.pk)

@@ -267,6 +267,7 @@ class ClassEffect:
     low: float
     high: float
     reasons: list[Reason]
+    under_way: bool = False  # the client already has a draft or an open referral to a service of this class
 
     @property
     def points(self) -> float:
@@ -298,9 +299,7 @@ class SuggestedService:
     def already_referred(self) -> bool:
         """A draft or an open referral exists (sent, received, accepted, on the waiting list or started): follow it
         up instead of referring again."""
-        from polku.referrals.models import ReferralStatus
-
-        return self.referral is not None and (self.referral.is_open or self.referral.status == ReferralStatus.DRAFT)
+        return self.referral is not None and _referral_pending(self.referral)
 
 
 @dataclass
@@ -398,15 +397,23 @@ def service_suggestions(*, actor: Any, client_id: int, today: dt.date | None = N
         "municipality_code", "preferred_language").first() or ("", "")
     services = list(service_search(municipality_code=municipality, active=True).filter(
         service_class__in=list(by_class)).select_related("provider"))
+    referrals = _client_referrals(actor, client_id)
+    for referral in referrals:
+        if _referral_pending(referral) and referral.service.service_class in by_class:
+            by_class[referral.service.service_class].under_way = True
     suggested = [SuggestedService(s, by_class[s.service_class], waiting_days(getattr(s, "waiting_days", None)),
                                   _in_language(s, language))
                  for s in services if by_class[s.service_class].effect > 0]
-    # Within a kind of service (the same estimated effect), those in the client's language first, then the shortest
-    # wait.
-    suggested.sort(key=lambda s: (-s.effect.effect, s.in_client_language is False,
+    # Kinds the client already has under way go last (the estimate is for starting one now); within a kind (the
+    # same estimated effect), those in the client's language first, then the shortest wait.
+    suggested.sort(key=lambda s: (s.effect.under_way, -s.effect.effect, s.in_client_language is False,
                                   s.waiting_days if s.waiting_days is not None else 1e9, s.service.pk))
     chosen = suggested[:SUGGESTIONS]
-    _attach_referrals(actor, client_id, chosen)
+    latest: dict[int, Any] = {}
+    for referral in referrals:  # newest first
+        latest.setdefault(referral.service_id, referral)
+    for item in chosen:
+        item.referral = latest.get(item.service.pk)
     return ServiceSuggestions(run.pk, run.created_at, today, chosen, classes, hidden)
 
 
@@ -419,19 +426,21 @@ def _in_language(service: Any, language: str) -> bool | None:
     return language.lower() in listed
 
 
-def _attach_referrals(actor: Any, client_id: int, suggested: list[SuggestedService]) -> None:
-    """Each suggested service's latest referral of this client, among those the actor's organisation sent or
-    receives (the referral selector's rules). One query; checked and logged as a read of the client's basic data
-    (nothing is read when the policy does not allow it)."""
+def _referral_pending(referral: Any) -> bool:
+    from polku.referrals.models import ReferralStatus
+
+    return bool(referral.is_open or referral.status == ReferralStatus.DRAFT)
+
+
+def _client_referrals(actor: Any, client_id: int) -> list[Any]:
+    """The client's referrals that the actor's organisation sent or receives (the referral selector's rules), newest
+    first, with their services. One query; checked and logged as a read of the client's basic data (nothing is
+    read, and nothing returned, when the policy does not allow it)."""
     from polku.referrals.selectors import referrals_visible_to
 
-    if not suggested or not decide(actor, client_id, DataCategory.BASIC, AccessAction.VIEW).allowed:
-        return
+    if not decide(actor, client_id, DataCategory.BASIC, AccessAction.VIEW).allowed:
+        return []
     authorize(actor, client_id, DataCategory.BASIC, AccessAction.VIEW,
               purpose=_("View the client's referrals to suggested services"))
-    latest: dict[int, Any] = {}
-    for referral in referrals_visible_to(actor, client_id=client_id).filter(
-            service_id__in=[s.service.pk for s in suggested]).order_by("service_id", "-created_at", "-pk"):
-        latest.setdefault(referral.service_id, referral)
-    for s in suggested:
-        s.referral = latest.get(s.service.pk)
+    return list(referrals_visible_to(actor, client_id=client_id).select_related("service").order_by(
+        "-created_at", "-pk"))

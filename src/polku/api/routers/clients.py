@@ -247,6 +247,8 @@ class ClassEffectOut(Schema):
                                       "of this class starts now, against no service (probability scale)")
     ci_low: float
     ci_high: float
+    under_way: bool = Field(description="the client already has a draft or open referral to a service of this class "
+                                        "(among those the caller's organisation may see)")
     reasons: list[SuggestionReasonOut]
 
 
@@ -305,7 +307,7 @@ def suggested_services(request: HttpRequest, client_id: PathId, as_of: dt.date |
         "available": True, "detail": "", "effect_run": found.run_id, "as_of": found.as_of,
         "hidden_reasons": found.hidden_reasons,
         "classes": [{"service_class": c.service_class, "effect": round(c.effect, 4), "ci_low": round(c.low, 4),
-                     "ci_high": round(c.high, 4),
+                     "ci_high": round(c.high, 4), "under_way": c.under_way,
                      "reasons": [{"feature": r.feature, "label": str(r.label), "value": str(r.value),
                                   "contribution": round(r.contribution, 4)} for r in c.reasons]}
                     for c in found.classes],

@@ -463,7 +463,7 @@ class Command(BaseCommand):
                                  "effects --from-db --store), or the client has no open joint-service episode."))
         if opts["format"] == "json":
             classes = [{"service_class": c.service_class, "effect": round(c.effect, 4), "ci_low": round(c.low, 4),
-                        "ci_high": round(c.high, 4),
+                        "ci_high": round(c.high, 4), "under_way": c.under_way,
                         "reasons": [{"feature": r.feature, "value": r.value,
                                      "contribution": round(r.contribution, 4)} for r in c.reasons]}
                        for c in found.classes]
@@ -489,7 +489,7 @@ class Command(BaseCommand):
         names = dict(ServiceClass.choices)
         for c in found.classes:
             self.stdout.write(f"  {names.get(c.service_class, c.service_class)}: {c.effect * 100:+.1f} "
-                              f"({c.interval_text})")
+                              f"({c.interval_text})" + (" – " + _("already under way") if c.under_way else ""))
             for r in c.reasons:
                 sign = "+" if r.contribution > 0 else "−"
                 self.stdout.write(f"      {sign} {r.label}: {r.value}")
