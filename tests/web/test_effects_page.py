@@ -207,6 +207,57 @@ def test_costs_by_segment_follow_their_service(manager: Any) -> None:
     assert order == sorted(order), table
 
 
+def test_the_allocation_rule_in_plain_words_with_its_value(manager: Any) -> None:
+    """A run stored with ``--policy``: each leaf's clients in words, the service it names, its mean effect, a leaf
+    of fewer than k persons counted as such, and the rule's value against the current allocation and the best
+    single service; a run without a rule has no such section."""
+    results = _results()
+    results["policy"] = {
+        "levels": ["none", "wage_subsidy", "work_trial"], "control_level": "none", "depth": 2, "min_leaf": 50,
+        "rule": [
+            {"conditions": ["age <= 42.5", "education=isced_0_2 > 0.5"], "service": "work_trial",
+             "mean_reward": 0.0312, "persons": 1200},
+            {"conditions": ["age <= 42.5", "education=isced_0_2 <= 0.5"], "service": "wage_subsidy",
+             "mean_reward": 0.0815, "persons": 3},
+            {"conditions": ["age > 42.5"], "service": "wage_subsidy", "mean_reward": 0.05, "persons": 900},
+        ],
+        "value": {"value": 0.0577, "ci_low": 0.031, "ci_high": 0.0844},
+        "current_allocation": {"value": 0.021, "ci_low": -0.004, "ci_high": 0.046},
+        "best_single_service": {"service": "wage_subsidy", "value": 0.049, "ci_low": 0.02, "ci_high": 0.078},
+        "assigned_shares": {"none": 0.0, "wage_subsidy": 0.6, "work_trial": 0.4},
+    }
+    _run(results)
+    html = login(manager).get(URL).content.decode()
+    table = _table(html, "policy-table")
+    assert "Age at most 42 years Education is basic education Work trial" in table
+    assert "Age at most 42 years Education is not basic education Wage subsidy" in table
+    assert "Age more than 42 years Wage subsidy" in table
+    assert "Work trial +3.1 1,200" in table
+    assert "Wage subsidy +8.2 fewer than 5" in table
+    values = _text(html[html.index('id="policy-values"'):html.index("</ul>", html.index('id="policy-values"'))])
+    assert "following the rule: +5.8 (+3.1 to +8.4)" in values
+    assert "the services the clients actually got: +2.1 (−0.4 to +4.6)" in values
+    assert "the same service for everyone (Wage subsidy): +4.9 (+2.0 to +7.8)" in values
+    assert 'href="#policy-heading"' in html
+
+    EffectRun.objects.all().delete()
+    _run()
+    assert 'id="policy-table"' not in login(manager).get(URL).content.decode()
+
+
+def test_rule_conditions_read_as_words() -> None:
+    from django.utils import translation
+
+    from polku.web.effects_views import condition_text
+
+    with translation.override("en"):
+        assert condition_text("age <= 42.5") == "Age at most 42 years"
+        assert condition_text("age > 42.5") == "Age more than 42 years"
+        assert condition_text("education=isced_0_2 > 0.5") == "Education is basic education"
+        assert condition_text("education=isced_0_2 <= 0.5") == "Education is not basic education"
+        assert condition_text("not a condition") == "not a condition"
+
+
 def test_overlap_balance_and_robustness_in_plain_words(manager: Any) -> None:
     _run()
     text = _text(login(manager).get(URL).content.decode())

@@ -10,6 +10,7 @@ by segment are described by the segments model that was current when the run was
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from django.conf import settings
@@ -419,6 +420,63 @@ def skipped_rows(results: dict[str, Any], k: int) -> list[str]:
 # --- the page ------------------------------------------------------------------------------------------------
 
 
+# --- the allocation rule ------------------------------------------------------------------------------------------
+
+_CONDITION = re.compile(r"^(?P<name>.+) (?P<op><=|>) (?P<cut>-?[0-9.]+(?:e[+-]?[0-9]+)?)$")
+
+
+def condition_text(condition: str) -> str:
+    """One of the rule's conditions ("age <= 42.5", "education=isced_0_2 > 0.5") in words. Indicator columns
+    (``column=level``) read as "is" / "is not"; a numeric threshold as "at most" / "more than" (the tree sends a
+    value not recorded below every threshold: the page says so once, under the table)."""
+    from polku.impact.explain import label, value_text
+
+    found = _CONDITION.match(condition.strip())
+    if found is None:
+        return condition
+    name, op, cut = found["name"], found["op"], float(found["cut"])
+    if "=" in name:
+        column, level = name.split("=", 1)
+        words = {"label": label(column), "value": value_text(column, level)}
+        return (gettext("%(label)s is %(value)s") if op == ">" else gettext("%(label)s is not %(value)s")) % words
+    words = {"label": label(name), "value": value_text(name, cut)}
+    if op == ">":
+        return gettext("%(label)s more than %(value)s") % words
+    return gettext("%(label)s at most %(value)s") % words
+
+
+def policy_context(policy: Any, k: int) -> dict[str, Any] | None:
+    """The stored allocation rule (``polku impact effects --policy``) for the page: each leaf's clients in words,
+    the service it names and its mean estimated effect, and the value of following the rule against the current
+    allocation and the best single service, all against no service."""
+    if not isinstance(policy, dict) or not isinstance(policy.get("rule"), list):
+        return None
+
+    def value(item: Any) -> dict[str, str] | None:
+        if not isinstance(item, dict) or _number(item.get("value")) is None:
+            return None
+        low, high = _number(item.get("ci_low")), _number(item.get("ci_high"))
+        return {"value": _points(float(item["value"])),
+                "interval": _interval(low, high) if low is not None and high is not None else "–",
+                "service": service_name(item["service"]) if item.get("service") else ""}
+
+    leaves = []
+    for leaf in policy["rule"]:
+        if not isinstance(leaf, dict):
+            continue
+        conditions = [condition_text(str(c)) for c in leaf.get("conditions") or []]
+        persons = leaf.get("persons")
+        leaves.append({
+            "conditions": conditions or [gettext("All clients")],
+            "service": service_name(leaf.get("service")),
+            "effect": _points(float(leaf["mean_reward"])) if _number(leaf.get("mean_reward")) is not None else "–",
+            "persons": _count(persons, k),
+        })
+    return {"leaves": leaves, "depth": policy.get("depth"), "control": service_name(policy.get("control_level")),
+            "rule": value(policy.get("value")), "current": value(policy.get("current_allocation")),
+            "best_single": value(policy.get("best_single_service"))}
+
+
 def page_context(run: EffectRun, k: int) -> dict[str, Any]:
     results = run.results or {}
     estimates = [row for row in results.get("estimates") or [] if isinstance(row, dict)]
@@ -440,6 +498,7 @@ def page_context(run: EffectRun, k: int) -> dict[str, Any]:
         "parameters": cost_parameters(costs),
         "quality": quality_rows(results, [row["level"] for row in rows], k),
         "skipped": skipped_rows(results, k),
+        "policy": policy_context(results.get("policy"), k),
     }
 
 
