@@ -28,15 +28,15 @@ def test_effects_page_without_a_run__manager(assert_accessible: Any) -> None:
 
 
 def test_effects_page__manager(assert_accessible: Any, django_db_blocker: Any) -> None:
-    """The What works page with a stored run (the shape of ``EffectRun.results``, effects by segment and costs
-    included): forest plots, the cost-effectiveness table and the plain-language quality summary."""
+    """The What works page with a stored run (the shape of ``EffectRun.results``, effects by segment, costs and the
+    allocation rule included): forest plots, the cost-effectiveness table, the rule and the quality summary."""
     from polku.impact.models import EffectRun
     from tests.web.test_effects_page import _results
 
     with django_db_blocker.unblock():
         run = EffectRun.objects.create(data_source="browser tests", data_hash="0" * 64, rows=12345,
                                        treatment="service_started_1m", outcome="employed_12m", control_level="none",
-                                       results=_results())
+                                       results=_results(policy=True))
     try:
         assert_accessible("manager", "/impact/effects/", "effects")
     finally:

@@ -36,7 +36,7 @@ def _estimate(estimand: str, level: str, estimate: float, low: float, high: floa
             "robustness_value_ci": rv_ci, "by": by, "group": group}
 
 
-def _results(costs: bool = True) -> dict[str, Any]:
+def _results(costs: bool = True, policy: bool = False) -> dict[str, Any]:
     """A run's results in the stored shape: three services overall (one with an interval across zero), wage subsidy
     by segment (one segment too small to show), overlap, balance, a skipped service and the costs from
     ``cost_effectiveness`` on known costs: 40 wage-subsidy users at 5,000 €, 30 work-trial users at 2,000 € and
@@ -76,6 +76,7 @@ def _results(costs: bool = True) -> dict[str, Any]:
         ]},
         "skipped": [{"treatment_level": "debt_housing", "reason": "too_few", "n_treated": 4, "n_control": 5012}],
         "costs": cost_effectiveness(overall, frame, PublicFinanceParameters(), small_cell=5) if costs else [],
+        **({"policy": _policy()} if policy else {}),
     }
 
 
@@ -211,21 +212,7 @@ def test_the_allocation_rule_in_plain_words_with_its_value(manager: Any) -> None
     """A run stored with ``--policy``: each leaf's clients in words, the service it names, its mean effect, a leaf
     of fewer than k persons counted as such, and the rule's value against the current allocation and the best
     single service; a run without a rule has no such section."""
-    results = _results()
-    results["policy"] = {
-        "levels": ["none", "wage_subsidy", "work_trial"], "control_level": "none", "depth": 2, "min_leaf": 50,
-        "rule": [
-            {"conditions": ["age <= 42.5", "education=isced_0_2 > 0.5"], "service": "work_trial",
-             "mean_reward": 0.0312, "persons": 1200},
-            {"conditions": ["age <= 42.5", "education=isced_0_2 <= 0.5"], "service": "wage_subsidy",
-             "mean_reward": 0.0815, "persons": 3},
-            {"conditions": ["age > 42.5"], "service": "wage_subsidy", "mean_reward": 0.05, "persons": 900},
-        ],
-        "value": {"value": 0.0577, "ci_low": 0.031, "ci_high": 0.0844},
-        "current_allocation": {"value": 0.021, "ci_low": -0.004, "ci_high": 0.046},
-        "best_single_service": {"service": "wage_subsidy", "value": 0.049, "ci_low": 0.02, "ci_high": 0.078},
-        "assigned_shares": {"none": 0.0, "wage_subsidy": 0.6, "work_trial": 0.4},
-    }
+    results = _results(policy=True)
     _run(results)
     html = login(manager).get(URL).content.decode()
     table = _table(html, "policy-table")
@@ -243,6 +230,24 @@ def test_the_allocation_rule_in_plain_words_with_its_value(manager: Any) -> None
     EffectRun.objects.all().delete()
     _run()
     assert 'id="policy-table"' not in login(manager).get(URL).content.decode()
+
+
+def _policy() -> dict[str, Any]:
+    """An allocation rule in the stored shape (``polku impact effects --policy``)."""
+    return {
+        "levels": ["none", "wage_subsidy", "work_trial"], "control_level": "none", "depth": 2, "min_leaf": 50,
+        "rule": [
+            {"conditions": ["age <= 42.5", "education=isced_0_2 > 0.5"], "service": "work_trial",
+             "mean_reward": 0.0312, "persons": 1200},
+            {"conditions": ["age <= 42.5", "education=isced_0_2 <= 0.5"], "service": "wage_subsidy",
+             "mean_reward": 0.0815, "persons": 3},
+            {"conditions": ["age > 42.5"], "service": "wage_subsidy", "mean_reward": 0.05, "persons": 900},
+        ],
+        "value": {"value": 0.0577, "ci_low": 0.031, "ci_high": 0.0844},
+        "current_allocation": {"value": 0.021, "ci_low": -0.004, "ci_high": 0.046},
+        "best_single_service": {"service": "wage_subsidy", "value": 0.049, "ci_low": 0.02, "ci_high": 0.078},
+        "assigned_shares": {"none": 0.0, "wage_subsidy": 0.6, "work_trial": 0.4},
+    }
 
 
 def test_rule_conditions_read_as_words() -> None:
