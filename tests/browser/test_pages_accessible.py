@@ -44,6 +44,30 @@ def test_effects_page__manager(assert_accessible: Any, django_db_blocker: Any) -
             run.delete()
 
 
+def test_outcome_contract_pages__manager(assert_accessible: Any, django_db_blocker: Any) -> None:
+    """The outcome-based contracts: the list, and a Koto and an Employment SIB contract with payments computed and
+    stored as ``polku contracts compute`` stores them (evidence tables, small cells, the JSON in a disclosure)."""
+    from polku.impact.contracts import DEFAULT_RATES, compute, store_payment, terms_of
+    from polku.impact.models import ContractPayment, OutcomeContract
+    from tests.web.test_contract_pages import koto_table, sib_table
+
+    with django_db_blocker.unblock():
+        koto = OutcomeContract.objects.create(name="browser-koto", title="Integration SIB", design="koto", cap_eur=4000,
+                                              description="Browser tests.")
+        store_payment(koto, compute(koto_table(), terms_of(koto)), data_source="participants.csv")
+        sib = OutcomeContract.objects.create(name="browser-sib", title="Employment SIB", design="sib",
+                                             rates=DEFAULT_RATES)
+        store_payment(sib, compute(sib_table(), terms_of(sib)), data_source="participants.parquet")
+    try:
+        assert_accessible("manager", "/impact/contracts/", "outcome-contracts")
+        assert_accessible("manager", "/impact/contracts/browser-koto/", "outcome-contract-koto")
+        assert_accessible("manager", "/impact/contracts/browser-sib/", "outcome-contract-sib")
+    finally:
+        with django_db_blocker.unblock():
+            ContractPayment.objects.filter(contract__in=[koto, sib]).delete()
+            OutcomeContract.objects.filter(pk__in=[koto.pk, sib.pk]).delete()
+
+
 def test_indicators_page__manager(assert_accessible: Any, django_db_blocker: Any) -> None:
     """The indicator dashboard: first before any facts are computed (the message), then with the demo region's
     facts: the report with its tables, bar charts and downloads."""

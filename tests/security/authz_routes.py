@@ -28,6 +28,8 @@ from typing import Any
 
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from .authz_world import OUTCOME_CONTRACT
+
 OPEN = "open"
 SIGNED_IN = "signed_in"
 LIST = "list"
@@ -90,6 +92,10 @@ def _walk(resolver: URLResolver, prefix: str, namespace: str) -> list[tuple[str,
 
 API_PREFIX = "/api/v1"
 
+#: Path parameters that name no client's record (the matrix fills in the ids of the situations' records): filled in
+#: here, per route, with a record the world (``authz_world``) holds.
+PATH_VALUES: dict[str, dict[str, str]] = {"web:outcome_contract": {"name": OUTCOME_CONTRACT}}
+
 
 def enumerate_routes() -> list[Route]:
     """Every page of the URL resolver (the API's own patterns excepted) and every API operation."""
@@ -99,6 +105,8 @@ def enumerate_routes() -> list[Route]:
     for name, template, _pattern in _walk(get_resolver(), "/", ""):
         if name.startswith("api-v1:"):
             continue  # the API's patterns: enumerated below, per operation and method
+        for param, value in PATH_VALUES.get(name, {}).items():
+            template = template.replace("{" + param + "}", value)
         params = tuple(re.findall(r"\{(\w+)\}", template))
         routes.append(Route(name, "ui", (), template, params))
     for prefix, router in api._routers:
@@ -192,6 +200,8 @@ CLASSIFICATION: dict[str, Spec | list[Spec]] = {
     "web:admin_staff_active": Spec(ADMIN_ROLE, write=True, read=False, body={"active": ""}),
     "web:impact": Spec(AGGREGATE),
     "web:effects": Spec(AGGREGATE),
+    "web:outcome_contracts": Spec(AGGREGATE),
+    "web:outcome_contract": Spec(AGGREGATE),  # {name}: PATH_VALUES
     "web:indicators": Spec(AGGREGATE),
     "web:indicators_download": Spec(AGGREGATE),
     # --- employment partners --------------------------------------------------------------------------------------

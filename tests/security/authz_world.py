@@ -21,6 +21,7 @@ from polku.clients.models import Client, Consent, EmploymentStatus, EmploymentSt
 from polku.coordination.models import Alert, Severity
 from polku.core.choices import DataCategory
 from polku.episodes.models import EpisodeStatus, JointServiceEpisode
+from polku.impact.models import OutcomeContract
 from polku.organisations.models import Organisation, OrganisationKind, StaffMember, StaffRole
 from polku.partners.models import (
     Demand,
@@ -62,6 +63,9 @@ EXPECTED_JOINT_SERVICE_ROLES = frozenset({"coordinator", "social_worker", "healt
 EXPECTED_AGGREGATE_ROLES = frozenset({"manager", "administrator"})
 #: Public contracts and their fulfilment (docs/partners.md): managers, administrators, procurement officers.
 EXPECTED_CONTRACT_ROLES = frozenset({"manager", "administrator", "procurement_officer"})
+
+#: The outcome-based contract of the world (its page, ``web:outcome_contract``, is named by it).
+OUTCOME_CONTRACT = "matrix-outcome"
 
 CLIENT_OWN = "client_own"  # the situation's client, signed in to the portal
 CLIENT_OTHER = "client_other"  # another client, signed in to the portal
@@ -171,6 +175,7 @@ def build_world() -> World:
     contract = PublicContract.objects.create(reference="MATRIX-1", title="Matrix contract", procurer=org_a,
                                              supplier=employer, start_date=today - dt.timedelta(days=100),
                                              end_date=today + dt.timedelta(days=300), value_eur=1000)
+    _outcome_contract()
     objects: dict[str, SituationObjects] = {}
     for situation in SITUATIONS:
         org, responsible = (org_b, staff_b) if situation == OTHER_ORG else (org_a, coordinator_a)
@@ -246,3 +251,18 @@ def build_world() -> World:
     return World(org_a, org_b, provider, service, users, stranger, objects, staff_b,
                  users[StaffRole.ADMINISTRATOR].staff, employer, opening, contract)
 
+
+def _outcome_contract() -> OutcomeContract:
+    """An outcome-based contract (Koto design) with a payment computed and stored as ``polku contracts compute``
+    does, on a participant table of pseudonyms: its page shows aggregates only."""
+    import pandas as pd
+
+    from polku.impact.contracts import compute, store_payment, terms_of
+
+    contract = OutcomeContract.objects.create(name=OUTCOME_CONTRACT, title="Matrix outcome contract", design="koto",
+                                              share=0.5, cap_eur=10_000)
+    table = pd.DataFrame({"person": [f"m{i}" for i in range(12)], "group": ["programme"] * 6 + ["control"] * 6,
+                          "benefits_paid_eur": [3000, 4000, 5000] * 2 + [5000, 6000, 7000] * 2,
+                          "earned_income_tax_eur": [6000] * 12})
+    store_payment(contract, compute(table, terms_of(contract)), data_source="matrix.csv")
+    return contract

@@ -18,7 +18,7 @@ def seed(clients: int) -> Any:
     from polku.coordination.models import Alert, AlertEvent, AlertEventKind
     from polku.demo.region import load_demo_region
     from polku.episodes.models import JointServiceEpisode
-    from polku.impact.models import OutcomeContract
+    from polku.impact.models import ContractPayment, OutcomeContract
     from polku.organisations.models import Unit
     from polku.partners.models import Opening, Proposal, PublicContract
     from polku.plans.models import Step
@@ -53,8 +53,10 @@ def seed(clients: int) -> Any:
         Proposal.objects.get_or_create(client=portal, opening=opening, defaults={
             "proposed_by": coordinator, "organisation": member.organisation,
             "client_agreed_on": timezone.localdate() - dt.timedelta(days=1)})
-    OutcomeContract.objects.create(name="hostile", title="title", design="cohort", description="description",
-                                   created_by=coordinator)
+    contract = OutcomeContract.objects.create(name="hostile", title="title", design="cohort",
+                                              description="description", created_by=coordinator)
+    ContractPayment.objects.create(contract=contract, number=1, data_source="source", data_hash="0" * 64, rows=10,
+                                   amount_eur=0, uncapped_eur=0, evidence={})
 
     ids: dict[str, dict[str, Any]] = {}
     for username in (*STAFF_USERS, "client"):
@@ -83,6 +85,7 @@ def seed(clients: int) -> Any:
             "contract_id": PublicContract.objects.values_list("pk", flat=True).first() or 1,
             "proposal_id": Proposal.objects.values_list("pk", flat=True).first() or 1,
             "action": "send",
+            "name": contract.name,  # an outcome-based contract's page
         }
         if username == "client":
             values["client_id"] = ids["coordinator"]["client_id"]  # the staff thread route is for staff

@@ -51,14 +51,11 @@ NOT_SHOWN: dict[tuple[str, str], str] = {
     ("clients.ResidenceChange", "source"): "register provenance: API and exports",
     ("coordination.SweepState", "rules_fingerprint"): "the incremental sweep's own bookkeeping (a hash), never shown",
     ("episodes.JointServiceEpisode", "end_notes"): "the demo region has no closed episode with notes in view",
-    ("impact.ContractPayment", "data_source"): "outcome-contract evidence: command line",
     ("impact.EffectRun", "data_source"): "shown only with a computed effect run (none seeded here)",
     ("impact.EstimateOverride", "reason"): "shown only with a trained impact model (none seeded here)",
     ("impact.FairnessReport", "text"): "shown only with a trained impact model (none seeded here)",
     ("impact.ModelVersion", "data_source"): "shown only with a trained impact model (none seeded here)",
     ("impact.ModelVersion", "trained_by"): "shown only with a trained impact model (none seeded here)",
-    ("impact.OutcomeContract", "description"): "outcome contracts: command line (polku contracts)",
-    ("impact.OutcomeContract", "title"): "outcome contracts: command line (polku contracts)",
 }
 
 

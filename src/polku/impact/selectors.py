@@ -444,3 +444,53 @@ def _client_referrals(actor: Any, client_id: int) -> list[Any]:
               purpose=_("View the client's referrals to suggested services"))
     return list(referrals_visible_to(actor, client_id=client_id).select_related("service").order_by(
         "-created_at", "-pk"))
+
+
+# --- outcome-based contracts (docs/contracts.md) ------------------------------------------------------------------
+
+
+@dataclass
+class ContractSummary:
+    """An outcome-based contract and its latest stored payment (``None``: not computed yet)."""
+
+    contract: Any
+    latest: Any = None
+
+
+@dataclass
+class ContractDetail:
+    """An outcome-based contract and its stored payments, newest first, with their evidence."""
+
+    contract: Any
+    payments: list[Any] = field(default_factory=list)
+
+
+def _require_overview(actor: Any) -> None:
+    if not may_see_overview(actor):
+        raise AccessDenied(_("Only managers and administrators see the outcome-based contracts."), code="role")
+
+
+def outcome_contracts(*, actor: Any) -> list[ContractSummary]:
+    """For managers and administrators: every outcome-based contract, by name, with its latest payment (its
+    evidence not loaded). Two queries; aggregates only, nothing is written."""
+    from .models import ContractPayment, OutcomeContract
+
+    _require_overview(actor)
+    contracts = list(OutcomeContract.objects.order_by("name"))
+    latest: dict[int, Any] = {}
+    for payment in (ContractPayment.objects.filter(contract__in=contracts).defer("evidence")
+                    .select_related("computed_by").order_by("contract_id", "-number")):
+        latest.setdefault(payment.contract_id, payment)
+    return [ContractSummary(contract, latest.get(contract.pk)) for contract in contracts]
+
+
+def outcome_contract(*, actor: Any, name: str) -> ContractDetail | None:
+    """For managers and administrators: the contract called ``name`` and its payments, newest first (``None``:
+    no such contract). Aggregates only, nothing is written."""
+    from .models import OutcomeContract
+
+    _require_overview(actor)
+    contract = OutcomeContract.objects.filter(name=name).first()
+    if contract is None:
+        return None
+    return ContractDetail(contract, list(contract.payments.select_related("computed_by").order_by("-number")))

@@ -6,6 +6,7 @@ from . import (
     assessment_views,
     catalogue_views,
     client_views,
+    contract_views,
     effects_views,
     impact_views,
     indicator_views,
@@ -32,6 +33,7 @@ urlpatterns = [
     *admin_views.urlpatterns,
     *impact_views.urlpatterns,
     *effects_views.urlpatterns,
+    *contract_views.urlpatterns,
     *indicator_views.urlpatterns,
     *partner_views.urlpatterns,
 ]

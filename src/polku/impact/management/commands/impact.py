@@ -414,7 +414,7 @@ class Command(BaseCommand):
 
     def _print_costs(self, costs: list[dict[str, Any]]) -> None:
         self.stdout.write(_("Costs (per person who got the service), cost per additional person in work and the "
-                            "public-finance return per person (95 % intervals):"))
+                            "public-finance return per person with 95 per cent intervals:"))
         for row in costs:
             group = f" [segment={row['segment']}]" if row.get("segment") is not None else ""
             if row.get("suppressed") or row.get("mean_cost_eur") is None:
