@@ -74,9 +74,9 @@ def koto_table(control_benefits: float = 5500) -> pd.DataFrame:
 
 
 def sib_table() -> pd.DataFrame:
-    """40 comparison persons and 20 participants: 17 participants at the base 20 % (under 50, tertiary education,
-    not long unemployed) and 3 at 40 % (50 or older, basic education, two years unemployed): a small cell. The
-    participants earn more than the comparison group."""
+    """40 comparison persons and 26 participants: 17 participants at the base 20 % (under 50, tertiary education,
+    not long unemployed), 6 at 30 % (50 or older) and 3 at 40 % (50 or older, basic education, two years
+    unemployed): a small cell. The participants earn more than the comparison group."""
     rng = np.random.default_rng(3)
     control = pd.DataFrame({
         "person": [f"c{i:02d}" for i in range(40)], "group": "control",
@@ -84,10 +84,10 @@ def sib_table() -> pd.DataFrame:
         "age": rng.integers(25, 60, 40), "education": rng.choice(["isced_0_2", "isced_3_4", "isced_5_8"], 40),
         "unemployed_days_before": rng.integers(0, 1200, 40)})
     programme = pd.DataFrame({
-        "person": [f"p{i:02d}" for i in range(20)], "group": "programme",
-        "wage_sum_eur": (24000 + rng.normal(0, 1500, 20)).round(2),
-        "age": [30] * 17 + [55] * 3, "education": ["isced_5_8"] * 17 + ["isced_0_2"] * 3,
-        "unemployed_days_before": [100] * 17 + [800] * 3})
+        "person": [f"p{i:02d}" for i in range(26)], "group": "programme",
+        "wage_sum_eur": (24000 + rng.normal(0, 1500, 26)).round(2),
+        "age": [30] * 17 + [55] * 9, "education": ["isced_5_8"] * 23 + ["isced_0_2"] * 3,
+        "unemployed_days_before": [100] * 23 + [800] * 3})
     return pd.concat([control, programme], ignore_index=True)
 
 
@@ -181,8 +181,10 @@ def test_a_koto_payment_shows_its_figures_and_evidence(manager: Any, contracts: 
     assert f"Amount {euros(3000)} Before the cap {euros(3000)} Capped no" in first and "by command line" in first
     assert contracts["koto_first"]["data_hash"] in first
     groups = _table(html, "payment-2-groups")
-    assert f"Programme group 6 {euros(2000)} {euros(6000)} {euros(4000)}" in groups
-    assert f"Control group fewer than {k()} {euros(500)} {euros(6000)} {euros(5500)}" in groups
+    # The control group has fewer than k persons: neither group's means are shown (the other's mean and the
+    # difference would give the small group's away), the difference the contract pays on is.
+    assert "Programme group 6 not shown not shown not shown" in groups
+    assert f"Control group fewer than {k()} not shown not shown not shown" in groups
     assert f"Difference – {euros(1500, signed=True)} {euros(0)} {euros(-1500)}" in groups
     low, high = outcome["ci_low_eur"], outcome["ci_high_eur"]
     assert f"{euros(low, signed=True)} to {euros(high, signed=True)}" in groups
@@ -192,14 +194,30 @@ def test_a_koto_payment_shows_its_figures_and_evidence(manager: Any, contracts: 
     assert f"Payment before the cap {euros(evidence['uncapped_payment_eur'])}" in figures
 
 
-def test_the_evidence_json_is_as_stored_with_small_counts_hidden(manager: Any, contracts: dict[str, Any]) -> None:
+def test_the_evidence_json_is_shown_as_stored_only_without_small_cells(manager: Any,
+                                                                       contracts: dict[str, Any]) -> None:
+    """With a group of fewer than k persons the stored evidence (sums over those few) is not shown, only why; a
+    payment without small cells shows it exactly as stored."""
     html = login(manager).get("/impact/contracts/koto-2026/").content.decode()
     details = _element(html, "payment-2-evidence", "</details>")
+    assert "<pre>" not in details and "fewer than" in _text(details)
+    assert "polku contracts show koto-2026 --format json" in _text(details)
+    assert '"control_mean_eur"' not in html and "control_mean_eur" not in html
+
+    large = OutcomeContract.objects.create(name="koto-large", title="Larger", design="koto", share=0.5)
+    table = pd.concat([koto_table(), koto_table().assign(person=lambda t: t["person"] + "b")], ignore_index=True)
+    table = table[table["group"] == "programme"]
+    table = pd.concat([table, koto_table().iloc[6:].assign(person=[f"x{i}" for i in range(3)]),
+                       koto_table().iloc[6:].assign(person=[f"y{i}" for i in range(3)])], ignore_index=True)
+    result = compute(table, terms_of(large))
+    assert result["evidence"]["groups"] == {"programme": 12, "control": 6}
+    store_payment(large, result, data_source="large.csv")
+    html = login(manager).get("/impact/contracts/koto-large/").content.decode()
+    details = _element(html, "payment-1-evidence", "</details>")
     shown = json.loads(html_lib.unescape(details[details.index("<pre>") + 5:details.index("</pre>")]))
-    expected = json.loads(json.dumps(contracts["koto_latest"]["evidence"]))
-    assert expected["groups"] == {"programme": 6, "control": 3}
-    expected["groups"]["control"] = f"fewer than {k()}"
-    assert shown == expected
+    assert shown == json.loads(json.dumps(result["evidence"]))
+    groups = _table(html, "payment-1-groups")
+    assert f"Programme group 12 {euros(2000)}" in groups and f"Control group 6 {euros(500)}" in groups
     stored = ContractPayment.objects.get(contract=contracts["koto"], number=2)
     assert stored.evidence["groups"]["control"] == 3  # what is stored is not changed
 
@@ -225,27 +243,40 @@ def test_a_sib_payment_shows_the_excess_and_the_payment_by_percentage(manager: A
     result = contracts["sib_result"]
     evidence = result["evidence"]
     assert evidence["owed"] and evidence["excess_eur"] > 0
-    assert [(g["rate"], g["persons"]) for g in evidence["by_rate"]] == [(0.2, 17), (0.4, 3)]
+    assert [(g["rate"], g["persons"]) for g in evidence["by_rate"]] == [(0.2, 17), (0.3, 6), (0.4, 3)]
     html = login(manager).get("/impact/contracts/tyo-sib/").content.decode()
     summary = _text(_element(html, "payment-1-summary", "</dl>"))
     assert f"Amount {euros(result['payment_eur'])}" in summary and "Capped no" in summary
-    assert "by command line" in summary and result["data_hash"] in summary and "Rows in the data 60" in summary
+    assert "by command line" in summary and result["data_hash"] in summary and "Rows in the data 66" in summary
     figures = _text(_element(html, "payment-1-figures", "</dl>"))
-    assert "Persons in the programme group 20 Persons in the comparison group 40" in figures
+    assert "Persons in the programme group 26 Persons in the comparison group 40" in figures
     assert f"Participants' wage sum {euros(evidence['programme_wage_sum_eur'])}" in figures
     assert f"Predicted wage sum {euros(evidence['predicted_wage_sum_eur'])}" in figures
     assert f"Above the prediction {euros(evidence['excess_eur'], signed=True)}" in figures
     assert "Anything owed yes" in figures and "the part of each wage sum above its prediction" in figures
     table = _table(html, "payment-1-by-rate")
-    for row in evidence["by_rate"]:
-        persons = str(row["persons"]) if row["persons"] >= k() else f"fewer than {k()}"
-        assert (f"{round(row['rate'] * 100)} % {persons} {euros(row['wage_sum_eur'])} {euros(row['predicted_eur'])} "
-                f"{euros(row['payment_basis_eur'])} {euros(row['payment_eur'])}") in table
-    assert f"40 % fewer than {k()}" in table and "40 % 3 " not in table
+    # 17 persons at 20 %: shown. 3 at 40 %: fewer than k, its sums not shown (they are three persons' wages);
+    # and then the 6 at 30 % neither, or the 40 % row would follow from the totals.
+    shown = evidence["by_rate"][0]
+    assert (f"20 % 17 {euros(shown['wage_sum_eur'])} {euros(shown['predicted_eur'])} "
+            f"{euros(shown['payment_basis_eur'])} {euros(shown['payment_eur'])}") in table
+    assert "30 % 6 not shown not shown not shown not shown" in table
+    assert f"40 % fewer than {k()} not shown not shown not shown not shown" in table
+    for row in evidence["by_rate"][1:]:
+        assert euros(row["wage_sum_eur"]) not in html and euros(row["payment_eur"]) not in html
     details = _element(html, "payment-1-evidence", "</details>")
-    shown = json.loads(html_lib.unescape(details[details.index("<pre>") + 5:details.index("</pre>")]))
-    assert [g["persons"] for g in shown["by_rate"]] == [17, f"fewer than {k()}"]
-    assert shown["excess_eur"] == evidence["excess_eur"] and shown["data_hash"] == result["data_hash"]
+    assert "<pre>" not in details
+
+
+def test_secondary_suppression_of_the_percentages() -> None:
+    from polku.web.contract_views import suppressed_rates
+
+    rows = [{"persons": 17}, {"persons": 6}, {"persons": 3}]
+    assert suppressed_rates(rows, 5) == {1, 2}
+    assert suppressed_rates([{"persons": 17}, {"persons": 2}, {"persons": 3}], 5) == {1, 2}
+    assert suppressed_rates([{"persons": 17}, {"persons": 9}], 5) == set()
+    assert suppressed_rates([{"persons": 1}], 5) == {0}
+    assert suppressed_rates([{"persons": 9}, {"persons": 4}, {"persons": 0}], 5) == {0, 1}
 
 
 # --- access --------------------------------------------------------------------------------------------------------

@@ -10,7 +10,6 @@ administrators; other staff are told the pages are for managers (403), anyone el
 
 from __future__ import annotations
 
-import copy
 import json
 from typing import Any
 
@@ -202,11 +201,15 @@ def koto_evidence(evidence: dict[str, Any], k: int) -> dict[str, Any]:
         return gettext("%(low)s to %(high)s") % {"low": _euros(f.get("ci_low_eur"), signed=True),
                                                  "high": _euros(f.get("ci_high_eur"), signed=True)}
 
+    # A group of fewer than k persons: neither group's means are shown (the other's mean and the difference would
+    # give it away); the difference, which the contract pays on, is.
+    hidden = _small(groups.get("programme"), k) or _small(groups.get("control"), k)
+    not_shown = [gettext("not shown")] * len(figures)
     rows = [
         {"name": gettext("Programme group"), "persons": _count(groups.get("programme"), k),
-         "values": [_euros(f.get("programme_mean_eur")) for f in figures]},
+         "values": not_shown if hidden else [_euros(f.get("programme_mean_eur")) for f in figures]},
         {"name": gettext("Control group"), "persons": _count(groups.get("control"), k),
-         "values": [_euros(f.get("control_mean_eur")) for f in figures]},
+         "values": not_shown if hidden else [_euros(f.get("control_mean_eur")) for f in figures]},
         {"name": gettext("Difference"), "persons": "–",
          "values": [_euros(f.get("difference_eur"), signed=True) for f in figures]},
         {"name": gettext("Interval of the difference (95 %)"), "persons": "–",
@@ -229,16 +232,21 @@ def sib_evidence(evidence: dict[str, Any], k: int) -> dict[str, Any]:
     groups = _dict(evidence.get("groups"))
     fit = _dict(evidence.get("wage_model"))
     r2 = _number(fit.get("r2_cross_validated"))
+    stored = [row for row in evidence.get("by_rate") or [] if isinstance(row, dict)]
+    hidden = suppressed_rates(stored, k)
+    not_shown = gettext("not shown")
     by_rate = [{"rate": _percent(row.get("rate")), "persons": _count(row.get("persons"), k),
-                "wage_sum": _euros(row.get("wage_sum_eur")), "predicted": _euros(row.get("predicted_eur")),
-                "basis": _euros(row.get("payment_basis_eur")), "payment": _euros(row.get("payment_eur"))}
-               for row in evidence.get("by_rate") or [] if isinstance(row, dict)]
+                **(dict.fromkeys(("wage_sum", "predicted", "basis", "payment"), not_shown) if i in hidden else {
+                    "wage_sum": _euros(row.get("wage_sum_eur")), "predicted": _euros(row.get("predicted_eur")),
+                    "basis": _euros(row.get("payment_basis_eur")), "payment": _euros(row.get("payment_eur"))})}
+               for i, row in enumerate(stored)]
+    small_programme = _small(groups.get("programme"), k)
     return {
         "programme": _count(groups.get("programme"), k),
         "control": _count(groups.get("control"), k),
-        "wage_sum": _euros(evidence.get("programme_wage_sum_eur")),
-        "predicted": _euros(evidence.get("predicted_wage_sum_eur")),
-        "excess": _euros(evidence.get("excess_eur"), signed=True),
+        "wage_sum": not_shown if small_programme else _euros(evidence.get("programme_wage_sum_eur")),
+        "predicted": not_shown if small_programme else _euros(evidence.get("predicted_wage_sum_eur")),
+        "excess": not_shown if small_programme else _euros(evidence.get("excess_eur"), signed=True),
         "owed": _yes_no(evidence.get("owed")),
         "basis": evidence.get("basis"),
         "r2": _decimal(r2, 3).replace("-", "\u2212") if r2 is not None else "–",
@@ -249,31 +257,42 @@ def sib_evidence(evidence: dict[str, Any], k: int) -> dict[str, Any]:
     }
 
 
-def shown_evidence(evidence: Any, k: int) -> str:
-    """The stored evidence as pretty-printed JSON, every person count under ``k`` (not 0) replaced by "fewer than
-    k" as in the tables."""
-    data = copy.deepcopy(evidence)
-    hidden = gettext("fewer than %(n)s") % {"n": k}
+def _small(value: Any, k: int) -> bool:
+    number = _number(value)
+    return number is not None and 0 < number < k
 
-    def hide(value: Any) -> Any:
-        number = _number(value)
-        return hidden if number is not None and 0 < number < k else value
 
-    if isinstance(data, dict):
-        for key in ("rows", "rows_in_cohort"):
-            if key in data:
-                data[key] = hide(data[key])
-        groups = data.get("groups")
-        if isinstance(groups, dict):
-            for key in groups:
-                groups[key] = hide(groups[key])
-        fit = data.get("wage_model")
-        if isinstance(fit, dict) and "rows" in fit:
-            fit["rows"] = hide(fit["rows"])
-        for row in data.get("by_rate") or []:
-            if isinstance(row, dict) and "persons" in row:
-                row["persons"] = hide(row["persons"])
-    return json.dumps(data, indent=2, ensure_ascii=False)
+def suppressed_rates(rows: list[dict[str, Any]], k: int) -> set[int]:
+    """The percentages' rows whose money sums are not shown: those of fewer than ``k`` persons (a sum over one or
+    two persons is their wages), and when exactly one such row would be hidden, also the shown row with the fewest
+    persons (a row of nobody protects nothing), so that the hidden one cannot be worked out from the totals
+    (secondary suppression)."""
+    hidden = {i for i, row in enumerate(rows) if _small(row.get("persons"), k)}
+    if len(hidden) == 1 and len(rows) > 1:
+        others = [i for i in range(len(rows)) if i not in hidden and (_number(rows[i].get("persons")) or 0.0) > 0]
+        if others:
+            hidden.add(min(others, key=lambda i: (_number(rows[i].get("persons")) or 0.0, i)))
+    return hidden
+
+
+def has_small_cells(evidence: Any, k: int) -> bool:
+    """Whether any person count in the stored evidence (rows, groups, the wage model's rows, the percentages'
+    rows) is under ``k``."""
+    if not isinstance(evidence, dict):
+        return False
+    counts = [evidence.get("rows"), evidence.get("rows_in_cohort"), _dict(evidence.get("wage_model")).get("rows"),
+              *_dict(evidence.get("groups")).values(),
+              *(row.get("persons") for row in evidence.get("by_rate") or [] if isinstance(row, dict))]
+    return any(_small(value, k) for value in counts)
+
+
+def shown_evidence(evidence: Any, k: int) -> str | None:
+    """The stored evidence as pretty-printed JSON, exactly as stored; ``None`` when it has a person count under
+    ``k``: its sums over those few persons could identify them (the tables show what can be shown, and an
+    administrator prints the whole with ``polku contracts show NAME --format json``)."""
+    if has_small_cells(evidence, k):
+        return None
+    return json.dumps(evidence, indent=2, ensure_ascii=False)
 
 
 def payment_context(payment: Any, design: str, k: int) -> dict[str, Any]:
