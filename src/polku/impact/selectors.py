@@ -275,7 +275,10 @@ class ClassEffect:
 
     @property
     def interval_text(self) -> str:
-        return _("%(low)+.1f … %(high)+.1f percentage points") % {"low": self.low * 100, "high": self.high * 100}
+        def signed(value: float) -> str:  # with the minus sign, as in the What works tables
+            return f"{value * 100:+.1f}".replace("-", "\u2212")
+
+        return _("%(low)s … %(high)s percentage points") % {"low": signed(self.low), "high": signed(self.high)}
 
     @property
     def clear(self) -> bool:

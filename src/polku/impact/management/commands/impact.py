@@ -18,6 +18,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from polku.core.management.common import add_operator_arguments, operator
 
@@ -494,8 +495,9 @@ class Command(BaseCommand):
                 sign = "+" if r.contribution > 0 else "−"
                 self.stdout.write(f"      {sign} {r.label}: {r.value}")
         if found.hidden_reasons:
-            self.stdout.write("  " + _("%(count)d reasons come from data you may not see.")
-                              % {"count": found.hidden_reasons})
+            self.stdout.write("  " + ngettext("%(count)d reason comes from data you may not see.",
+                                              "%(count)d reasons come from data you may not see.",
+                                              found.hidden_reasons) % {"count": found.hidden_reasons})
         if not found.services:
             self.stdout.write(_("No active service offered in the client's municipality is estimated to help."))
         for i, s in enumerate(found.services, start=1):
