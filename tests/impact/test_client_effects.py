@@ -253,3 +253,19 @@ def test_a_service_is_in_the_clients_language_only_when_both_are_known() -> None
     assert _in_language(service(), "fi") is None
     assert _in_language(service("fi"), "other") is None
     assert _in_language(service("fi"), "") is None
+
+
+def test_suggestions_are_ordered_by_kind_under_way_effect_language_and_wait() -> None:
+    from types import SimpleNamespace
+
+    from polku.impact.selectors import ClassEffect, SuggestedService, suggestion_order
+
+    strong, weak, running = (ClassEffect("a", 0.10, 0.0, 0.2, []), ClassEffect("b", 0.05, 0.0, 0.1, []),
+                             ClassEffect("c", 0.30, 0.1, 0.5, [], under_way=True))
+
+    def item(pk: int, effect: ClassEffect, wait: float | None, language: bool | None) -> SuggestedService:
+        return SuggestedService(SimpleNamespace(pk=pk), effect, wait, language)
+
+    items = [item(1, running, 5, True), item(2, weak, 1, True), item(3, strong, 40, False), item(4, strong, 90, True),
+             item(5, strong, None, None), item(6, strong, 10, None)]
+    assert [i.service.pk for i in sorted(items, key=suggestion_order)] == [6, 4, 5, 3, 2, 1]

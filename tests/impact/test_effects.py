@@ -263,8 +263,10 @@ def test_command_from_the_database_stores_costs_and_logs_reads(settings: Any) ->
                                      pseudonym(clients[1][1], key)],
                           "reference_date": ["2023-01-31", "2023-06-30", "2023-01-31"],
                           "segment": ["1", "2", "3"]})
+    logged = AccessLog.objects.filter(category="basic", client_id=clients[2][0]).count()
     groups = client_groups(table, "segment", [pk for pk, _code in clients], chunk=2)
     assert groups.to_dict() == {clients[0][0]: "2", clients[1][0]: "3"}
+    assert AccessLog.objects.filter(category="basic", client_id=clients[2][0]).count() == logged + 1
     assert service_costs(log=False).empty is False
 
 

@@ -34,6 +34,7 @@ from django.utils.translation import gettext_lazy
 
 from polku.audit.models import AccessAction
 from polku.audit.services import log_system_access
+from polku.core.choices import DataCategory
 
 #: Working days a week for a day-priced service (Kela pays unemployment benefit five days a week).
 SERVICE_DAYS_PER_WEEK = 5.0
@@ -173,10 +174,11 @@ def service_costs(
     return frame[COST_COLUMNS].reset_index(drop=True)
 
 
-def client_groups(table: pd.DataFrame, column: str, client_ids: Iterable[int], *, chunk: int = 20_000) -> pd.Series:
+def client_groups(table: pd.DataFrame, column: str, client_ids: Iterable[int], *, chunk: int = 20_000,
+                  actor_name: str = "polku.impact.costs", user: Any = None) -> pd.Series:
     """Client id → the value of ``column`` in the client's latest row of a pseudonymised design ``table`` (matched
-    through the keyed pseudonym ``person``, computed from the identity codes of the given clients only), for the
-    costs by segment. Clients without a row are left out."""
+    through the keyed pseudonym ``person``, computed from the identity codes of the given clients only, a read
+    written to their access logs), for the costs by segment. Clients without a row are left out."""
     from polku.clients.models import Client
 
     from .table import pseudonym, pseudonym_key
@@ -195,6 +197,9 @@ def client_groups(table: pd.DataFrame, column: str, client_ids: Iterable[int], *
                 "pk", "personal_identity_code"):
             ids.append(pk)
             persons.append(pseudonym(code, key))
+    if ids:
+        log_system_access(client_ids=sorted(ids), category=DataCategory.BASIC, action=AccessAction.VIEW,
+                          purpose=COSTS_PURPOSE, actor_name=actor_name, user=user)
     found = pd.Series(by_person.reindex(persons).to_numpy(), index=ids, dtype=object)
     return found[found.notna()].astype(str)
 

@@ -207,14 +207,16 @@ class Reason:
         return _("raises the estimate") if self.raises else _("lowers the estimate")
 
 
-def reasons(contributions: pd.Series, row: pd.Series, *, top: int = 4) -> list[Reason]:
-    """The ``top`` features that move this client's estimate most (at least :data:`MIN_CONTRIBUTION`)."""
+def reasons(contributions: pd.Series, row: pd.Series, *, top: int = 4,
+            minimum: float = MIN_CONTRIBUTION) -> list[Reason]:
+    """The ``top`` features that move this client's estimate most (by at least ``minimum``, on the scale of
+    ``contributions``; default :data:`MIN_CONTRIBUTION` on the log-odds scale)."""
     values = contributions.drop(labels=["_base"], errors="ignore")
     order = values.abs().sort_values(ascending=False)
     out: list[Reason] = []
     for feature in order.index:
         contribution = float(values[feature])
-        if abs(contribution) < MIN_CONTRIBUTION or len(out) >= top:
+        if abs(contribution) < minimum or len(out) >= top:
             break
         out.append(Reason(feature, category_of(feature), contribution, label(feature),
                           value_text(feature, row.get(feature))))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +23,7 @@ from polku.core.dates import add_months
 from polku.core.errors import AccessDenied
 
 from . import registry
-from .explain import Reason, category_of, label, reasons, value_text
+from .explain import Reason, reasons
 from .models import EstimateOverride, FairnessReport, ModelKind, ModelVersion
 from .table import build_table, month_ends
 
@@ -331,17 +332,7 @@ def suggestion_run() -> tuple[Any, Any] | None:
 
 
 def _effect_reasons(model: Any, row: pd.DataFrame, level: str, *, top: int = 3) -> list[Reason]:
-    contributions = model.contributions(row, level).drop(labels=["_base"])
-    order = contributions.abs().sort_values(ascending=False)
-    out: list[Reason] = []
-    values = row.iloc[0]
-    for feature in order.index:
-        value = float(contributions[feature])
-        if abs(value) < MIN_EFFECT_CONTRIBUTION or len(out) >= top:
-            break
-        out.append(Reason(feature, category_of(feature), value, label(feature),
-                          value_text(feature, values.get(feature))))
-    return out
+    return reasons(model.contributions(row, level), row.iloc[0], top=top, minimum=MIN_EFFECT_CONTRIBUTION)
 
 
 def service_suggestions(*, actor: Any, client_id: int, today: dt.date | None = None) -> ServiceSuggestions | None:
@@ -369,10 +360,9 @@ def service_suggestions(*, actor: Any, client_id: int, today: dt.date | None = N
         return None
     run, model = found
     today = today or timezone.localdate()
-    rows = client_rows(client_id, today)
-    if not len(rows):
-        return None
-    row = rows[rows["reference_date"] == today.isoformat()]
+    # Only today's row (not the trajectory's): the effect is for starting a service now.
+    rows = build_table([today], client_ids=[client_id], keep_client_id=True, observed_until=today)
+    row = rows[rows["reference_date"] == today.isoformat()] if len(rows) else rows
     if not len(row):
         return None
     row = row.iloc[[-1]].reset_index(drop=True)
@@ -407,10 +397,7 @@ def service_suggestions(*, actor: Any, client_id: int, today: dt.date | None = N
     suggested = [SuggestedService(s, by_class[s.service_class], waiting_days(getattr(s, "waiting_days", None)),
                                   _in_language(s, language))
                  for s in services if by_class[s.service_class].effect > 0]
-    # Kinds the client already has under way go last (the estimate is for starting one now); within a kind (the
-    # same estimated effect), those in the client's language first, then the shortest wait.
-    suggested.sort(key=lambda s: (s.effect.under_way, -s.effect.effect, s.in_client_language is False,
-                                  s.waiting_days if s.waiting_days is not None else 1e9, s.service.pk))
+    suggested.sort(key=suggestion_order)
     chosen = suggested[:SUGGESTIONS]
     latest: dict[int, Any] = {}
     for referral in referrals:  # newest first
@@ -418,6 +405,14 @@ def service_suggestions(*, actor: Any, client_id: int, today: dt.date | None = N
     for item in chosen:
         item.referral = latest.get(item.service.pk)
     return ServiceSuggestions(run.pk, run.created_at, today, chosen, classes, hidden)
+
+
+def suggestion_order(item: SuggestedService) -> tuple[Any, ...]:
+    """Kinds the client already has under way last (the estimate is for starting one now); then by estimated
+    effect; within a kind (the same effect), those known not to be in the client's language last, then the
+    shortest wait."""
+    wait = item.waiting_days if item.waiting_days is not None else math.inf
+    return (item.effect.under_way, -item.effect.effect, item.in_client_language is False, wait, item.service.pk)
 
 
 def _in_language(service: Any, language: str) -> bool | None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -25,23 +24,9 @@ from polku.access.policy import staff_of
 from polku.catalogue.models import ServiceClass
 from polku.clients.models import EducationLevel
 from polku.impact import selectors as impact_selectors
-
-
-def _threshold() -> int:
-    return int(settings.POLKU["SMALL_CELL_THRESHOLD"])
-
+from polku.web.effects_views import _number, _threshold
 
 # --- formatting ----------------------------------------------------------------------------------------------
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool):
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if number == number and abs(number) != float("inf") else None
 
 
 def _decimal(value: float, places: int) -> str:

@@ -368,7 +368,8 @@ class Command(BaseCommand):
             groups = None
             if opts["by"] == "segment":  # costs by segment: the segment of each client with costs, from the design
                 rows_for_costs += group_rows(results["estimates"], "segment")
-                groups = client_groups(table, "segment", costs["client_id"].unique() if len(costs) else [])
+                groups = client_groups(table, "segment", costs["client_id"].unique() if len(costs) else [],
+                                       actor_name="polku impact effects", user=operator(opts.get("user")))
             results["costs"] = cost_effectiveness(rows_for_costs, costs, segments=groups)
         if opts["store"]:
             run = store_effects(table, report, data_source=source, user=operator(opts.get("user")),
